@@ -1,0 +1,55 @@
+"""LeadQL: a declarative query language and engine for finding and scoring sales leads.
+
+    import leadql
+    leadql.parse("FIND 100 leads WITH email BUDGET 50")   # -> list of statements
+    with leadql.connect("sales.leadql") as ws:            # a workspace (in memory without a path)
+        ws.execute("SELECT 42 AS answer").rows
+
+Heavy libraries (scikit-learn, OR-Tools, pandas) are imported only when a statement needs them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from leadql.errors import (
+    LeadQLBudgetError,
+    LeadQLConstraintError,
+    LeadQLError,
+    LeadQLExecutionError,
+    LeadQLNameError,
+    LeadQLSemanticError,
+    LeadQLSourceError,
+    LeadQLSyntaxError,
+    LeadQLTypeError,
+    LeadQLUnsupportedError,
+)
+from leadql.grammar import parse
+
+if TYPE_CHECKING:
+    from leadql.workspace import Workspace
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LeadQLBudgetError",
+    "LeadQLConstraintError",
+    "LeadQLError",
+    "LeadQLExecutionError",
+    "LeadQLNameError",
+    "LeadQLSemanticError",
+    "LeadQLSourceError",
+    "LeadQLSyntaxError",
+    "LeadQLTypeError",
+    "LeadQLUnsupportedError",
+    "__version__",
+    "connect",
+    "parse",
+]
+
+
+def connect(path: str | None = None, **options: Any) -> Workspace:
+    """Open (or create) a workspace; without a path it lives in memory."""
+    from leadql.workspace import Workspace
+
+    return Workspace(path, **options)
