@@ -521,6 +521,14 @@ class EvaluateModel(Statement):
 
 
 @dataclass(frozen=True, slots=True)
+class EvaluatePredict(Statement):
+    """`EVALUATE PREDICT ...`: backtest a predictive query on history without saving a model."""
+
+    keyword = "EVALUATE PREDICT"
+    statement: Predict
+
+
+@dataclass(frozen=True, slots=True)
 class ExplainModel(Statement):
     keyword = "EXPLAIN MODEL"
     name: Ident
@@ -610,14 +618,16 @@ class Select(Statement):
 
 AnyStatement = Union[
     CreateSource, CreateTable, CreateCategory, CreatePattern, CreateTemplate, Analyze, Show,
-    Describe, Profile, Drop, Find, Explain, Predict, EvaluateModel, ExplainModel, SegmentList,
+    Describe, Profile, Drop, Find, Explain, Predict, EvaluateModel, EvaluatePredict, ExplainModel,
+    SegmentList,
     RecordOutcomes, Retrain, UseVersion, SaveQuery, Schedule, Unschedule, RunQuery, Select,
 ]  # fmt: skip
 
 #: Every statement class, in the order the docs present them.
 STATEMENT_TYPES: tuple[type[Statement], ...] = (
     CreateSource, CreateTable, CreateCategory, Analyze, Show, Describe, Profile, Drop,
-    Find, Explain, CreatePattern, CreateTemplate, Predict, EvaluateModel, ExplainModel,
+    Find, Explain, CreatePattern, CreateTemplate, Predict, EvaluatePredict, EvaluateModel,
+    ExplainModel,
     SegmentList, RecordOutcomes, Retrain, UseVersion, SaveQuery, Schedule, Unschedule, RunQuery,
     Select,
 )  # fmt: skip

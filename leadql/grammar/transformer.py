@@ -928,6 +928,11 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
         return _Clause("forecast", n, self._span(meta))
 
     @v_args(meta=True)
+    def dq_string(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        value = _pql_unescape(_unquote(str(children[0]), '"'))
+        return ast.Literal(value, "string", span=self._span(children[0]))
+
+    @v_args(meta=True)
     def for_each(self, meta: Meta, children: list[Any]) -> ast.Entity:
         return ast.Entity(children[0], None, span=self._span(meta))
 
@@ -991,6 +996,10 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             ast.EvaluateModel, meta, name=name, version=version,
             plot=self._as_text(plot) if plot is not None else None,
         )  # fmt: skip
+
+    @v_args(meta=True)
+    def evaluate_predict_stmt(self, meta: Meta, children: list[Any]) -> ast.EvaluatePredict:
+        return self._statement(ast.EvaluatePredict, meta, statement=children[0])
 
     @v_args(meta=True)
     def explain_model_stmt(self, meta: Meta, children: list[Any]) -> ast.ExplainModel:

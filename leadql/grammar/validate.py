@@ -50,10 +50,15 @@ class PredictionTask:
 def validate(statement: ast.Statement, text: str | None = None) -> PredictionTask | None:
     """Check a statement's language rules; return the prediction task of a PREDICT."""
     inner: ast.Statement = statement
-    if isinstance(inner, (ast.Explain, ast.SaveQuery)):
-        inner = inner.statement if isinstance(inner, ast.Explain) else inner.query
+    if isinstance(inner, (ast.Explain, ast.EvaluatePredict)):
+        inner = inner.statement
+    elif isinstance(inner, ast.SaveQuery):
+        inner = inner.query
     if isinstance(inner, ast.Predict):
-        return PqlValidator(inner, text or statement.text).run()
+        if text is None:  # spans point into the text the statement was parsed from
+            base = statement.span.start if statement.span else 0
+            return PqlValidator(inner, statement.text, base).run()
+        return PqlValidator(inner, text).run()
     return None
 
 
@@ -102,12 +107,17 @@ def _fmt(bound: int | float | None) -> str:
 class PqlValidator:
     """The PQL rules for one PREDICT statement."""
 
-    def __init__(self, predict: ast.Predict, text: str) -> None:
+    def __init__(self, predict: ast.Predict, text: str, base: int = 0) -> None:
         self.p = predict
         self.text = text
+        self.base = base  # offset of `text` inside the text the spans point into
 
-    def fail(self, message: str, node: ast.Node | Span | None, hint: str | None = None) -> LeadQLSemanticError:
+    def fail(
+        self, message: str, node: ast.Node | Span | None, hint: str | None = None
+    ) -> LeadQLSemanticError:
         span = node if isinstance(node, Span) or node is None else node.span
+        if span is not None and self.base:
+            span = Span.at(self.text, span.start - self.base, span.end - self.base)
         return LeadQLSemanticError(message, span=span, text=self.text, hint=hint)
 
     def run(self) -> PredictionTask:
@@ -128,6 +138,12 @@ class PqlValidator:
             self.check_target_window(agg)
         for col in target_cols:
             self.check_qualified(col, "a target column")
+            key = p.entity.key
+            if (col.table, col.column) == (key.table, key.column):
+                raise self.fail(
+                    "a query cannot predict the entity's own key", col,
+                    hint="predict another column or an aggregation",
+                )  # fmt: skip
         for agg in _aggregations(p.where):
             self.check_aggregation(agg)
             if not temporal:
