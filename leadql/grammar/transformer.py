@@ -23,6 +23,8 @@ FORMATS = ("parquet", "csv", "json", "ndjson", "duckdb", "sqlite")
 PATTERN_ALGORITHMS = ("logistic", "gbm")
 MODEL_ALGORITHMS = ("gbm", "logistic")
 
+_TYPED_LITERALS = ("DATE", "TIME", "TIMESTAMP", "TIMESTAMPTZ", "INTERVAL")
+
 _UNIT_NAMES = {
     "second": "second", "seconds": "second", "minute": "minute", "minutes": "minute",
     "hour": "hour", "hours": "hour", "day": "day", "days": "day", "week": "week",
@@ -370,6 +372,20 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
     @v_args(meta=True)
     def cast(self, meta: Meta, children: list[Any]) -> ast.Expr:
         return ast.Cast(children[0], children[1], span=self._span(meta))
+
+    @v_args(meta=True)
+    def typed_literal(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        """`DATE '2026-01-01'`, `TIMESTAMP '…'`, `INTERVAL '3 days'`: a string cast to a type."""
+        type_name, tok = children
+        if type_name.quoted or type_name.value.upper() not in _TYPED_LITERALS:
+            raise self._error(
+                f"unexpected string after `{type_name.value}`",
+                tok,
+                hint="typed constants are " + ", ".join(f"{t} '...'" for t in _TYPED_LITERALS),
+            )
+        value = ast.Literal(_unquote(str(tok), "'"), "string", span=self._span(tok))
+        to = ast.TypeName(type_name.value.upper(), span=type_name.span)
+        return ast.Cast(value, to, span=self._span(meta))
 
     @v_args(meta=True)
     def when_branch(self, meta: Meta, children: list[ast.Expr]) -> ast.When:

@@ -1,0 +1,176 @@
+"""The `leadql` command.
+
+    leadql                              REPL on ./leadql.db
+    leadql -d FILE                      REPL on a workspace
+    leadql -d FILE -c "STATEMENTS"      run, print, exit
+    leadql -d FILE run SCRIPT.lql       run a script
+    leadql check FILE...                parse and validate, reporting every error at once
+    leadql demo                         the showcase on generated sample data
+    leadql scheduler [--once]           run due saved queries
+
+Exit codes: 0 success, 1 a query error (message on stderr), 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from leadql.errors import LeadQLError
+
+EXIT_OK, EXIT_QUERY_ERROR, EXIT_USAGE = 0, 1, 2
+DEFAULT_WORKSPACE = "leadql.db"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"leadql: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from leadql import __version__
+    from leadql.output import FORMATS
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-d", "--database", metavar="FILE", default=argparse.SUPPRESS,
+        help=f"the workspace file (default ./{DEFAULT_WORKSPACE}; ':memory:' for none)",
+    )  # fmt: skip
+    common.add_argument(
+        "--format", choices=FORMATS, default=argparse.SUPPRESS,
+        help="how results are printed (default: table)",
+    )  # fmt: skip
+
+    parser = _Parser(
+        prog="leadql",
+        description="LeadQL: find and score sales leads declaratively.",
+        parents=[common],
+    )
+    parser.add_argument("-c", "--command", metavar="STATEMENTS", help="run these statements and exit")
+    parser.add_argument("--version", action="version", version=f"leadql {__version__}")
+    sub = parser.add_subparsers(dest="action", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser("run", parents=[common], help="run a script of statements")
+    run.add_argument("script", help="a .lql file ('-' for standard input)")
+    check = sub.add_parser("check", parents=[common], help="parse and validate files; report every error")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("--tree", action="store_true", help="print each statement's syntax tree")
+    sub.add_parser("demo", parents=[common], help="run the showcase on generated sample data")
+    scheduler = sub.add_parser("scheduler", parents=[common], help="run due saved queries")
+    scheduler.add_argument("--once", action="store_true", help="run what is due now, then exit")
+    sub.add_parser("repl", parents=[common], help="the interactive shell (the default)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    database = getattr(args, "database", DEFAULT_WORKSPACE)
+    fmt = getattr(args, "format", "table")
+    try:
+        if args.action == "check":
+            return _check(args.files, tree=args.tree)
+        if args.action == "demo":
+            from leadql.demo import run_demo
+
+            return run_demo(sys.stdout)
+        if args.action == "scheduler":
+            from leadql.errors import LeadQLUnsupportedError
+
+            raise LeadQLUnsupportedError(
+                "the scheduler is not available in this release",
+                hint="saved queries and schedules parse and check already",
+            )
+        if args.command is not None:
+            if args.action not in (None,):
+                return _usage("-c cannot be combined with a command")
+            return _run_text(database, args.command, "<command>", fmt)
+        if args.action == "run":
+            text, source = _read_script(args.script)
+            if text is None:
+                return EXIT_USAGE
+            return _run_text(database, text, source, fmt)
+        from leadql.repl import run_repl
+
+        return run_repl(database, fmt)
+    except LeadQLError as e:
+        _print_error(e)
+        return EXIT_QUERY_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _usage(message: str) -> int:
+    print(f"leadql: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _print_error(error: LeadQLError, source: str | None = None, stream: TextIO | None = None) -> None:
+    text = error.render()
+    if source:
+        text = text.replace("  --> line", f"  --> {source}: line", 1)
+    print(text, file=stream or sys.stderr)
+
+
+def _read_script(path: str) -> tuple[str | None, str]:
+    if path == "-":
+        return sys.stdin.read(), "<stdin>"
+    try:
+        return Path(path).read_text(encoding="utf-8"), path
+    except FileNotFoundError:
+        print(f"leadql: no such script: {path}", file=sys.stderr)
+    except UnicodeDecodeError:
+        print(f"leadql: {path} is not a UTF-8 text file", file=sys.stderr)
+    except OSError as e:
+        print(f"leadql: cannot read {path}: {e.strerror}", file=sys.stderr)
+    return None, path
+
+
+def _run_text(database: str, text: str, source: str, fmt: str) -> int:
+    from leadql.output import render
+    from leadql.workspace import Workspace
+
+    with Workspace(database) as ws:
+        try:
+            for result in ws.execute_each(text):
+                print(render(result, fmt))
+        except LeadQLError as e:
+            _print_error(e, None if source.startswith("<") else source)
+            return EXIT_QUERY_ERROR
+    return EXIT_OK
+
+
+def _check(files: list[str], *, tree: bool) -> int:
+    from leadql.grammar import check
+    from leadql.grammar.ast import dump
+    from leadql.grammar.validate import validate
+
+    failed = False
+    for path in files:
+        text, source = _read_script(path)
+        if text is None:
+            return EXIT_USAGE
+        try:
+            statements, errors = check(text)
+        except LeadQLError as e:  # the file as a whole is unreadable (binary, too long)
+            _print_error(e, source)
+            failed = True
+            continue
+        for error in errors:
+            _print_error(error, source)
+        failed = failed or bool(errors)
+        if tree:
+            for statement in statements:
+                line = statement.span.line if statement.span else "?"
+                print(f"-- {source}: line {line}: {statement.keyword}")
+                print(dump(statement))
+                task = validate(statement, text)
+                if task is not None:
+                    print(f"  task: {task.task_type}")
+        status = f"{len(errors)} error{'s' if len(errors) != 1 else ''}" if errors else "ok"
+        print(f"{source}: {len(statements)} statement{'s' if len(statements) != 1 else ''} checked, {status}")
+    return EXIT_QUERY_ERROR if failed else EXIT_OK

@@ -1,0 +1,93 @@
+"""Printing results: `table` (aligned, for people), `csv` and `json` (for programs)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from leadql.result import Result
+
+FORMATS = ("table", "csv", "json")
+MAX_CELL = 60
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    text = str(value).replace("\n", " ")
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+
+
+def format_table(result: Result) -> str:
+    if not result.columns:
+        return result.message or "ok"
+    header = result.columns
+    body = [[_cell(v) for v in row] for row in result.rows]
+    widths = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(header)]
+    numeric = [
+        all(isinstance(row[i], (int, float, Decimal)) or row[i] is None for row in result.rows)
+        for i in range(len(header))
+    ]
+
+    def line(cells: list[str]) -> str:
+        parts = [c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)]
+        return "│ " + " │ ".join(parts) + " │"
+
+    rule = "─┼─".join("─" * w for w in widths)
+    out = [
+        "┌─" + "─┬─".join("─" * w for w in widths) + "─┐",
+        line(header),
+        "├─" + rule + "─┤",
+        *(line(r) for r in body),
+        "└─" + "─┴─".join("─" * w for w in widths) + "─┘",
+    ]
+    n = len(body)
+    out.append(f"{n} row{'s' if n != 1 else ''}")
+    return "\n".join(out)
+
+
+def format_csv(result: Result) -> str:
+    if not result.columns:
+        return result.message or ""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(result.columns)
+    for row in result.rows:
+        writer.writerow(["" if v is None else v for v in row])
+    return buffer.getvalue().rstrip("\n")
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    return value
+
+
+def format_json(result: Result) -> str:
+    if not result.columns:
+        return json.dumps({"message": result.message or "ok"})
+    records = [
+        {c: _json_value(v) for c, v in zip(result.columns, row)} for row in result.rows
+    ]
+    return json.dumps(records, ensure_ascii=False, default=str)
+
+
+def render(result: Result, fmt: str = "table") -> str:
+    text = {"table": format_table, "csv": format_csv, "json": format_json}[fmt](result)
+    if result.warnings and fmt == "table":
+        text += "".join(f"\nwarning: {w}" for w in result.warnings)
+    return text

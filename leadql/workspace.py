@@ -1,0 +1,244 @@
+"""The workspace: one DuckDB database holding the catalog, the Lists Data Warehouse and staging.
+
+`Workspace.execute` is the path every statement takes: text → statements (parse) → language
+rules (validate) → parameters checked → each statement run in order. All statements are parsed
+and checked before the first one runs, so a mistake in the third statement changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from leadql.errors import (
+    LeadQLError,
+    LeadQLExecutionError,
+    LeadQLNameError,
+    LeadQLSyntaxError,
+    LeadQLTypeError,
+    LeadQLUnsupportedError,
+    Span,
+    did_you_mean,
+)
+from leadql.grammar import ast, parse, validate
+from leadql.result import Result
+
+_SQL_SKIP = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*[\s\S]*?\*/")
+_SQL_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_DUCKDB_CARET = re.compile(r"\n*LINE (\d+): (.*)\n( *)\^+.*$", re.S)
+
+
+class Workspace:
+    """An open workspace. Use `leadql.connect(path)`; `with` closes it."""
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
+        import duckdb
+
+        self.path = None if path in (None, ":memory:") else str(path)
+        self._lock = threading.RLock()
+        try:
+            self._con = duckdb.connect(self.path or ":memory:", read_only=read_only)
+        except duckdb.IOException as e:
+            detail = str(e).split("\n")[0]
+            hint = None
+            if "lock" in detail.lower():
+                hint = "another process has this workspace open; close it or open read-only"
+            raise LeadQLExecutionError(
+                f"cannot open workspace {self.path}: {detail}", hint=hint
+            ) from None
+        except duckdb.Error as e:
+            raise LeadQLExecutionError(
+                f"cannot open workspace {self.path}: {str(e).splitlines()[0]}",
+                hint="is this a LeadQL workspace (a DuckDB database file)?",
+            ) from None
+        self.read_only = read_only
+        self._closed = False
+
+    # ------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._con.close()
+                self._closed = True
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise LeadQLExecutionError("this workspace is closed", hint="leadql.connect(...) again")
+
+    # ------------------------------------------------------------ statements
+    def execute(self, text: str, params: Mapping[str, Any] | None = None) -> Result:
+        """Run one or more `;`-separated statements; return the last statement's Result."""
+        last: Result | None = None
+        for last in self.execute_each(text, params):
+            pass
+        if last is None:
+            raise LeadQLSyntaxError("nothing to run: the text holds no statement")
+        return last
+
+    def execute_each(
+        self, text: str, params: Mapping[str, Any] | None = None
+    ) -> Iterator[Result]:
+        """Run the statements one by one, yielding each statement's Result as it finishes."""
+        self._check_open()
+        statements = parse(text)
+        params = dict(params or {})
+        for statement in statements:
+            validate(statement, text)
+            _check_params(statement, params, text)
+        for statement in statements:
+            started = time.perf_counter()
+            with self._lock:
+                result = self._run(statement, params, text)
+            result.statement = statement
+            result.elapsed = time.perf_counter() - started
+            yield result
+
+    def _run(self, statement: ast.Statement, params: dict[str, Any], text: str) -> Result:
+        if isinstance(statement, ast.Select):
+            return self._select(statement, params, text)
+        raise LeadQLUnsupportedError(
+            f"{statement.keyword} is valid, but this release cannot run it yet",
+            span=statement.span,
+            text=text,
+            hint="parsing and checking work now: `leadql check FILE`; plain SELECT runs",
+        )
+
+    def _select(self, statement: ast.Select, params: dict[str, Any], text: str) -> Result:
+        import duckdb
+
+        sql = statement.sql
+        try:
+            kinds = [s.type for s in duckdb.extract_statements(sql)]
+        except duckdb.Error as e:
+            raise _duckdb_error(e, statement, text) from None
+        if any(kind != duckdb.StatementType.SELECT for kind in kinds):
+            raise LeadQLExecutionError(
+                "only read-only queries run as plain SQL", span=statement.span, text=text,
+                hint="the catalog and lists change through LeadQL statements",
+            )  # fmt: skip
+        used = _sql_params(sql)
+        missing = [name for name in used if name not in params]
+        if missing:
+            pos = _SQL_PARAM.search(_blank_sql(sql), 0)
+            offset = (statement.span.start if statement.span else 0) + (pos.start() if pos else 0)
+            raise LeadQLNameError(
+                f"no value for parameter ${missing[0]}",
+                span=Span.at(text, offset, offset + len(missing[0]) + 1),
+                text=text,
+                hint=f"pass params={{'{missing[0]}': ...}} to execute",
+            )
+        bound = {name: params[name] for name in used}
+        try:
+            cursor = self._con.cursor()
+            try:
+                relation = cursor.sql(sql, params=bound) if bound else cursor.sql(sql)
+                # DuckDB 2 names it to_arrow_table(); 1.x's arrow() returns the table.
+                table = getattr(relation, "to_arrow_table", relation.arrow)()
+            finally:
+                cursor.close()
+        except duckdb.Error as e:
+            raise _duckdb_error(e, statement, text) from None
+        return Result(table=table)
+
+    # ------------------------------------------------------------ data from Python
+    def register(self, name: str, data: Any) -> None:
+        """Make an Arrow table, record batch reader or pandas DataFrame queryable as `name`."""
+        self._check_open()
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise LeadQLNameError(
+                f"`{name}` is not a valid name", hint="use letters, digits and _, e.g. my_prospects"
+            )
+        import pyarrow as pa
+
+        table = data
+        if not isinstance(data, (pa.Table, pa.RecordBatchReader)):
+            if hasattr(data, "__arrow_c_stream__") or type(data).__module__.startswith("pandas"):
+                try:
+                    table = pa.table(data) if not hasattr(data, "to_arrow") else data.to_arrow()
+                except Exception as e:  # pandas → Arrow conversion of mixed columns
+                    raise LeadQLTypeError(f"cannot read `{name}` as a table: {e}") from None
+            else:
+                raise LeadQLTypeError(
+                    f"register() takes an Arrow table or a pandas DataFrame, not {type(data).__name__}"
+                )
+        with self._lock:
+            self._con.register(name, table)
+
+
+# ------------------------------------------------------------------------ helpers
+
+
+def _blank_sql(sql: str) -> str:
+    """The SQL with strings and comments blanked out (same length), to find `$name`s."""
+    return _SQL_SKIP.sub(lambda m: " " * len(m.group(0)), sql)
+
+
+def _sql_params(sql: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for m in _SQL_PARAM.finditer(_blank_sql(sql)):
+        seen.setdefault(m.group(1), None)
+    return list(seen)
+
+
+def _check_params(statement: ast.Statement, params: dict[str, Any], text: str) -> None:
+    """Every `$name` in a LeadQL statement must have a value before anything runs."""
+    for node in statement.walk():
+        if isinstance(node, ast.Param) and node.name not in params:
+            if isinstance(statement, ast.CreateTemplate):
+                continue  # template bodies refer to their own parameters
+            raise LeadQLNameError(
+                f"no value for parameter ${node.name}",
+                span=node.span,
+                text=text,
+                hint=did_you_mean(node.name, params) or f"pass params={{'{node.name}': ...}}",
+            )
+
+
+def _duckdb_error(error: Exception, statement: ast.Statement, text: str) -> LeadQLError:
+    """A DuckDB error → the LeadQL error of the same meaning, pointing into the user's text."""
+    import duckdb
+
+    raw = str(error)
+    message = _DUCKDB_CARET.sub("", raw).strip()
+    message = re.sub(r"^(Parser|Catalog|Binder|Conversion|Invalid Input|Out of Range) Error: ", "", message)
+    span = statement.span
+    caret = _DUCKDB_CARET.search(raw)
+    if caret and statement.span is not None:
+        sql = statement.sql
+        line_no = int(caret.group(1))
+        column = len(caret.group(3)) - len("LINE : ") - len(caret.group(1))
+        starts = [0] + [m.end() for m in re.finditer("\n", sql)]
+        shown = caret.group(2)
+        lines = sql.split("\n")
+        # DuckDB cuts long lines into a window; trust the column only if the text agrees.
+        agrees = 1 <= line_no <= len(lines) and column >= 0 and lines[line_no - 1][column : column + 8] == shown[column : column + 8]
+        if agrees:
+            offset = statement.span.start + starts[line_no - 1] + column
+            end = offset
+            while end < len(text) and (text[end].isalnum() or text[end] in "_."):
+                end += 1
+            span = Span.at(text, offset, max(end, offset + 1))
+    hint = None
+    suggestion = re.search(r'\n?Did you mean "([^"]+)"\??', message)
+    if suggestion:
+        message = message[: suggestion.start()].strip()
+        hint = f"did you mean `{suggestion.group(1)}`?"
+    if isinstance(error, duckdb.ParserException):
+        cls: type[LeadQLError] = LeadQLSyntaxError
+    elif isinstance(error, (duckdb.CatalogException, duckdb.BinderException)):
+        cls = LeadQLNameError
+    elif isinstance(error, (duckdb.ConversionException, duckdb.TypeMismatchException)):
+        cls = LeadQLTypeError
+    else:
+        cls = LeadQLExecutionError
+    return cls(message, span=span, text=text, hint=hint)
