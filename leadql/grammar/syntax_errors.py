@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import re
 
-from lark import Lark, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from copy import copy
+
+from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternStr
+from lark.parsers.lalr_parser_state import ParserState
 
 from leadql.errors import LeadQLSyntaxError, Span, nearest
 
@@ -24,12 +27,13 @@ _TERMINAL_WORDS = {
     "SQ_STRING": "a quoted string",
     "DATETIME": "a date",
     "TIME_UNIT": "a time unit (DAYS, HOURS, ...)",
-    "PRICE_UNIT": "RECORD or QUERY",
+    "PRICE_UNIT": "a unit (RECORD or QUERY)",
     "SQL_QUERY": "SELECT",
     "_SEMI": "';'",
     "SEMICOLON": "';'",
     "$END": "the end of the statement",
 }
+_NAME_SHADOWING_KEYWORDS = {"CASE", "CAST", "NULL", "TRUE", "FALSE", "NOT"}
 _STATEMENT_STARTS = {"FIND", "CREATE", "PREDICT", "SHOW"}
 # Expression starters collapse into one phrase.
 _EXPRESSION_STARTS = {"NAME", "NUMBER", "SQ_STRING", "LPAR", "MINUS", "CASE", "CAST", "NOT"}
@@ -67,7 +71,7 @@ def expected_phrases(expected: set[str], parser: Lark) -> list[str]:
     phrases |= {_terminal_phrase(n, parser) for n in names}
 
     def order(p: str) -> tuple[int, str]:
-        if p.startswith(("a ", "an ")) or p == "RECORD or QUERY":
+        if p.startswith(("a ", "an ")):
             return (0, p)
         if p.startswith("'"):
             return (2, p)
@@ -109,19 +113,55 @@ def _describe_found(token_type: str, value: str) -> str:
     return f"`{shown}`"
 
 
+def acceptable(state: object) -> set[str] | None:
+    """The terminals that really can come next in this parser state.
+
+    LALR merges look-ahead sets of similar states, so the `expected` set Lark reports may hold
+    terminals that only fit elsewhere; feeding each candidate to a copy of the state tells.
+    """
+    if not isinstance(state, ParserState):
+        return None
+    conf = copy(state.parse_conf)
+    conf.callbacks = {}  # no tree building while probing
+    found = set()
+    for name in state.parse_conf.states[state.position]:
+        if not name.isupper():
+            continue
+        probe = state.copy(deepcopy_values=False)
+        probe.parse_conf = conf
+        try:
+            probe.feed_token(Token(name, ""), is_end=name == "$END")
+        except UnexpectedToken:
+            continue
+        except Exception:  # a probe must never turn a syntax error into a crash
+            continue
+        found.add(name)
+    return found
+
+
 def translate(error: UnexpectedInput, text: str, parser: Lark) -> LeadQLSyntaxError:
     """One Lark error → one LeadQLSyntaxError with position, message and hint."""
     if isinstance(error, UnexpectedCharacters):
         return _unexpected_characters(error, text, parser)
+    expected = set(getattr(error, "expected", ()) or ())
+    really = acceptable(getattr(error, "state", None))
+    if really:
+        expected = really
     if isinstance(error, UnexpectedEOF):
-        return _unexpected(text, parser, set(error.expected), "$END", "", len(text), len(text))
+        return _unexpected(text, parser, expected, "$END", "", len(text), len(text))
     assert isinstance(error, UnexpectedToken)
     tok = error.token
     start = tok.start_pos if tok.start_pos is not None else len(text)
     end = tok.end_pos if tok.end_pos is not None else start
     if tok.type == "$END":
         start = end = len(text.rstrip())
-    return _unexpected(text, parser, set(error.expected), tok.type, str(tok), start, end)
+    if text.startswith("/*", start):
+        return LeadQLSyntaxError(
+            "unterminated comment: /* here has no closing */",
+            span=Span.at(text, start, start + 2),
+            text=text,
+        )
+    return _unexpected(text, parser, expected, tok.type, str(tok), start, end)
 
 
 def _unexpected(
@@ -154,10 +194,12 @@ def _unexpected(
 
     after = f" after `{prev_text}`" if prev_text else ""
     hint: str | None = None
-    if found_type == "NAME" and keywords:
-        guess = nearest(found, keywords)
+    if found[:1].isalpha() and keywords:
+        guess = nearest(found, [k for k in keywords if k != found.upper()])
         if guess:
             hint = f"did you mean {guess}?"
+    if found.upper() == "WHERE" and "FOR" in keywords:
+        hint = "the entity filter comes after the entity: FOR EACH table.key WHERE ..."
     value_types = ("NAME", "NUMBER", "SQ_STRING", "DQ_STRING", "BT_STRING", "PARAM", "DATETIME")
     if prev_text == "," and found_type not in value_types:
         hint = "remove the trailing comma"
@@ -170,6 +212,10 @@ def _unexpected(
     if found_type not in value_types and found_type != "$END" and found[:1].isalpha():
         if "NAME" in expected:
             hint = hint or f'`{found}` is a keyword here; write "{found}" to use it as a name'
+
+    # `MAP (a = case)`: an expression keyword swallowed a column's name.
+    if prev_text and prev_text.upper() in _NAME_SHADOWING_KEYWORDS and not hint:
+        hint = f'`{prev_text}` is a keyword; write "{prev_text}" to use it as a name'
 
     if found_type == "$END":
         message = f"the statement ends too early: expected {_join_or(phrases)}{after}"
