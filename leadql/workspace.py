@@ -139,16 +139,30 @@ class Workspace:
             )
         bound = {name: params[name] for name in used}
         try:
-            cursor = self._con.cursor()
-            try:
-                relation = cursor.sql(sql, params=bound) if bound else cursor.sql(sql)
-                # DuckDB 2 names it to_arrow_table(); 1.x's arrow() returns the table.
-                table = getattr(relation, "to_arrow_table", relation.arrow)()
-            finally:
-                cursor.close()
+            relation = self._con.sql(sql, params=bound) if bound else self._con.sql(sql)
+            # DuckDB 2 names it to_arrow_table(); 1.x's arrow() returns the table.
+            table = getattr(relation, "to_arrow_table", relation.arrow)()
         except duckdb.Error as e:
-            raise _duckdb_error(e, statement, text) from None
+            raise _duckdb_error(self._positioned(e, sql, bound), statement, text) from None
         return Result(table=table)
+
+    def _positioned(self, error: Exception, sql: str, bound: dict[str, Any]) -> Exception:
+        """The same error with DuckDB's position, when the relation API left it out.
+
+        Errors found while binding (unknown table or column) come without a position from
+        `sql()`; `execute()` reports one, and fails at the same point, before anything runs.
+        """
+        import duckdb
+
+        if "LINE " in str(error) or not isinstance(
+            error, (duckdb.ParserException, duckdb.CatalogException, duckdb.BinderException)
+        ):
+            return error
+        try:
+            self._con.execute(sql, bound) if bound else self._con.execute(sql)
+        except duckdb.Error as again:
+            return again if type(again) is type(error) else error
+        return error
 
     # ------------------------------------------------------------ data from Python
     def register(self, name: str, data: Any) -> None:
