@@ -136,7 +136,7 @@ def _run_text(database: str, text: str, source: str, fmt: str) -> int:
 
     with Workspace(database) as ws:
         try:
-            for result in ws.execute_each(text):
+            for result in ws.execute_each(text, rows=True):
                 print(render(result, fmt))
         except LeadQLError as e:
             _print_error(e, None if source.startswith("<") else source)

@@ -73,13 +73,13 @@ def run_repl(
                 continue
             text, buffer = buffer, ""
             try:
-                for result in ws.execute_each(text):
+                for result in ws.execute_each(text, rows=True):
                     print(render(result, fmt), file=stdout)
             except LeadQLError as e:
                 print(e.render(), file=stdout if interactive else sys.stderr)
         if buffer.strip():
             try:
-                for result in ws.execute_each(buffer):
+                for result in ws.execute_each(buffer, rows=True):
                     print(render(result, fmt), file=stdout)
             except LeadQLError as e:
                 print(e.render(), file=sys.stderr)

@@ -3,51 +3,77 @@
 A result holds an Arrow table (possibly with no columns, for statements that only do something),
 a short message for statements that change things, warnings, and for FIND/PREDICT the chosen plan
 and the money spent.
+
+A result may also be made from plain rows (`Result.from_rows`): the command line prints those
+without ever importing pyarrow, which keeps `leadql -c` quick to start; `to_arrow()` then builds
+the table on demand.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
 if TYPE_CHECKING:
     import pandas
+    import pyarrow as pa
 
     from leadql.grammar.ast import Statement
 
 
 @dataclass
 class Result:
-    table: pa.Table = field(default_factory=lambda: pa.table({}))
+    table: pa.Table | None = None
     message: str | None = None
     warnings: list[str] = field(default_factory=list)
     plan: Any = None
     cost: Decimal | None = None
     statement: Statement | None = field(default=None, repr=False)
     elapsed: float = 0.0  # seconds
+    _columns: list[str] | None = field(default=None, repr=False)
+    _rows: list[tuple[Any, ...]] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_rows(cls, columns: Sequence[str], rows: list[tuple[Any, ...]], **kw: Any) -> Result:
+        return cls(_columns=list(columns), _rows=rows, **kw)
 
     @property
     def columns(self) -> list[str]:
-        return list(self.table.column_names)
+        if self._columns is not None:
+            return self._columns
+        return list(self.table.column_names) if self.table is not None else []
 
     @property
     def rows(self) -> list[tuple[Any, ...]]:
+        if self._rows is not None:
+            return self._rows
+        if self.table is None:
+            return []
         columns = [col.to_pylist() for col in self.table.columns]
         return list(zip(*columns)) if columns else []
 
     def to_arrow(self) -> pa.Table:
+        import pyarrow as pa
+
+        if self.table is None:
+            if self._columns:
+                data = {name: [row[i] for row in self._rows or []] for i, name in enumerate(self._columns)}
+                self.table = pa.table(data)
+            else:
+                self.table = pa.table({})
         return self.table
 
     def to_pandas(self) -> pandas.DataFrame:
-        return self.table.to_pandas()
+        return self.to_arrow().to_pandas()
 
     def __len__(self) -> int:
-        return self.table.num_rows
+        if self._rows is not None:
+            return len(self._rows)
+        return self.table.num_rows if self.table is not None else 0
 
     def __repr__(self) -> str:
-        if self.table.num_columns:
-            return f"<Result {self.table.num_rows} rows × {self.table.num_columns} columns>"
+        if self.columns:
+            return f"<Result {len(self)} rows × {len(self.columns)} columns>"
         return f"<Result {self.message or 'ok'}>"

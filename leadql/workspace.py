@@ -86,9 +86,12 @@ class Workspace:
         return last
 
     def execute_each(
-        self, text: str, params: Mapping[str, Any] | None = None
+        self, text: str, params: Mapping[str, Any] | None = None, *, rows: bool = False
     ) -> Iterator[Result]:
-        """Run the statements one by one, yielding each statement's Result as it finishes."""
+        """Run the statements one by one, yielding each statement's Result as it finishes.
+
+        `rows=True` returns SQL results as Python rows rather than Arrow (for printing).
+        """
         self._check_open()
         statements = parse(text)
         params = dict(params or {})
@@ -98,14 +101,16 @@ class Workspace:
         for statement in statements:
             started = time.perf_counter()
             with self._lock:
-                result = self._run(statement, params, text)
+                result = self._run(statement, params, text, rows)
             result.statement = statement
             result.elapsed = time.perf_counter() - started
             yield result
 
-    def _run(self, statement: ast.Statement, params: dict[str, Any], text: str) -> Result:
+    def _run(
+        self, statement: ast.Statement, params: dict[str, Any], text: str, rows: bool = False
+    ) -> Result:
         if isinstance(statement, ast.Select):
-            return self._select(statement, params, text)
+            return self._select(statement, params, text, rows)
         raise LeadQLUnsupportedError(
             f"{statement.keyword} is valid, but this release cannot run it yet",
             span=statement.span,
@@ -113,7 +118,9 @@ class Workspace:
             hint="parsing and checking work now: `leadql check FILE`; plain SELECT runs",
         )
 
-    def _select(self, statement: ast.Select, params: dict[str, Any], text: str) -> Result:
+    def _select(
+        self, statement: ast.Select, params: dict[str, Any], text: str, rows: bool = False
+    ) -> Result:
         import duckdb
 
         sql = statement.sql
@@ -140,6 +147,8 @@ class Workspace:
         bound = {name: params[name] for name in used}
         try:
             relation = self._con.sql(sql, params=bound) if bound else self._con.sql(sql)
+            if rows:
+                return Result.from_rows(relation.columns, relation.fetchall())
             # DuckDB 2 names it to_arrow_table(); 1.x's arrow() returns the table.
             table = getattr(relation, "to_arrow_table", relation.arrow)()
         except duckdb.Error as e:

@@ -3,8 +3,10 @@
     parse(text)          all statements, or the first error as LeadQLSyntaxError
     check(text)          every statement checked independently: (statements, errors)
 
-The Lark parser is built once per thread (Lark caches the LALR tables on disk, so start-up stays
-fast). Nesting deeper than MAX_DEPTH is refused before the tree is turned into an AST.
+The Lark parser is built once per thread (Lark caches the LALR tables on disk). Text that is only
+plain SQL is recognised with the grammar's own SQL terminal, without loading Lark at all: that
+keeps `leadql -c "SELECT ..."` quick to start. Nesting deeper than MAX_DEPTH is refused before
+the tree is turned into an AST.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ import threading
 import time
 from pathlib import Path
 
-from lark import Lark, Tree, UnexpectedInput
-from lark.exceptions import VisitError
+from typing import TYPE_CHECKING
 
 from leadql.errors import LeadQLError, LeadQLSyntaxError, Span
 from leadql.grammar import ast
-from leadql.grammar.syntax_errors import translate
-from leadql.grammar.transformer import AstBuilder
+
+if TYPE_CHECKING:
+    from lark import Lark, Tree
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ def lark_parser() -> Lark:
     """This thread's LALR parser for the LeadQL grammar."""
     parser = getattr(_local, "parser", None)
     if parser is None:
+        from lark import Lark
+
         parser = Lark.open(
             str(GRAMMAR_PATH),
             parser="lalr",
@@ -81,7 +85,21 @@ def parse(text: str | bytes) -> list[ast.Statement]:
             span=Span.at(text, pos, pos + 1),
             text=text,
         )
+    plain = _plain_sql(text)
+    if plain is not None:
+        return plain
+    return parse_with_grammar(text)
+
+
+def parse_with_grammar(text: str) -> list[ast.Statement]:
+    """`parse` without the plain-SQL shortcut (the tests check both agree)."""
     started = time.perf_counter()
+    from lark import UnexpectedInput
+    from lark.exceptions import VisitError
+
+    from leadql.grammar.syntax_errors import translate
+    from leadql.grammar.transformer import AstBuilder
+
     parser = lark_parser()
     try:
         tree = parser.parse(text)
@@ -100,6 +118,43 @@ def parse(text: str | bytes) -> list[ast.Statement]:
     return statements
 
 
+def _grammar_pattern(name: str) -> re.Pattern[str]:
+    """A terminal's regular expression, read from the grammar file itself."""
+    for line in GRAMMAR_PATH.read_text(encoding="utf-8").splitlines():
+        if line.startswith(name) and ":" in line:
+            body = line.split(":", 1)[1].strip()
+            return re.compile(body[1 : body.rindex("/")])
+    raise LookupError(name)  # pragma: no cover - the grammar defines it
+
+
+_SQL_QUERY: re.Pattern[str] | None = None
+_SKIP = re.compile(r"(?:\s+|--[^\n]*|/\*[\s\S]*?\*/|#[^\n]*)*")
+
+
+def _plain_sql(text: str) -> list[ast.Statement] | None:
+    """The statements of a text made only of plain SQL, lexed exactly as the grammar would;
+    None when anything else is there (then the full parser decides)."""
+    global _SQL_QUERY
+    if _SQL_QUERY is None:
+        _SQL_QUERY = _grammar_pattern("SQL_QUERY")
+    statements: list[ast.Statement] = []
+    pos = _SKIP.match(text, 0).end()  # type: ignore[union-attr]
+    while pos < len(text):
+        if text[pos] == ";":
+            pos = _SKIP.match(text, pos + 1).end()  # type: ignore[union-attr]
+            continue
+        m = _SQL_QUERY.match(text, pos)
+        if m is None:
+            return None
+        sql = m.group(0).rstrip()
+        span = Span.at(text, m.start(), m.start() + len(sql))
+        statements.append(ast.Select(sql, span=span, text=sql))
+        pos = _SKIP.match(text, m.end()).end()  # type: ignore[union-attr]
+        if pos < len(text) and text[pos] != ";":
+            return None
+    return statements or None
+
+
 def parse_one(text: str | bytes) -> ast.Statement:
     """Parse text that must hold exactly one statement."""
     statements = parse(text)
@@ -110,6 +165,8 @@ def parse_one(text: str | bytes) -> ast.Statement:
 
 def _check_depth(tree: Tree, text: str) -> None:
     """Refuse absurd nesting before the AST stage (whose helpers recurse)."""
+    from lark import Tree
+
     stack: list[tuple[Tree, int]] = [(tree, 0)]
     while stack:
         node, depth = stack.pop()
