@@ -36,7 +36,7 @@ def format_table(result: Result) -> str:
     ]
 
     def line(cells: list[str]) -> str:
-        parts = [c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)]
+        parts = [c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric, strict=True)]
         return "│ " + " │ ".join(parts) + " │"
 
     rule = "─┼─".join("─" * w for w in widths)
@@ -81,7 +81,7 @@ def format_json(result: Result) -> str:
     if not result.columns:
         return json.dumps({"message": result.message or "ok"})
     records = [
-        {c: _json_value(v) for c, v in zip(result.columns, row)} for row in result.rows
+        {c: _json_value(v) for c, v in zip(result.columns, row, strict=True)} for row in result.rows
     ]
     return json.dumps(records, ensure_ascii=False, default=str)
 

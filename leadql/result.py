@@ -52,7 +52,7 @@ class Result:
         if self.table is None:
             return []
         columns = [col.to_pylist() for col in self.table.columns]
-        return list(zip(*columns)) if columns else []
+        return list(zip(*columns, strict=True)) if columns else []
 
     def to_arrow(self) -> pa.Table:
         import pyarrow as pa

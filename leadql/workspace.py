@@ -79,8 +79,8 @@ class Workspace:
     def execute(self, text: str, params: Mapping[str, Any] | None = None) -> Result:
         """Run one or more `;`-separated statements; return the last statement's Result."""
         last: Result | None = None
-        for last in self.execute_each(text, params):
-            pass
+        for result in self.execute_each(text, params):
+            last = result
         if last is None:
             raise LeadQLSyntaxError("nothing to run: the text holds no statement")
         return last

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
-from typing import Any, Union
+from typing import Any
 
 from leadql.errors import Span
 
@@ -616,12 +616,33 @@ class Select(Statement):
     sql: str
 
 
-AnyStatement = Union[
-    CreateSource, CreateTable, CreateCategory, CreatePattern, CreateTemplate, Analyze, Show,
-    Describe, Profile, Drop, Find, Explain, Predict, EvaluateModel, EvaluatePredict, ExplainModel,
-    SegmentList,
-    RecordOutcomes, Retrain, UseVersion, SaveQuery, Schedule, Unschedule, RunQuery, Select,
-]  # fmt: skip
+AnyStatement = (
+    CreateSource
+    | CreateTable
+    | CreateCategory
+    | CreatePattern
+    | CreateTemplate
+    | Analyze
+    | Show
+    | Describe
+    | Profile
+    | Drop
+    | Find
+    | Explain
+    | Predict
+    | EvaluateModel
+    | EvaluatePredict
+    | ExplainModel
+    | SegmentList
+    | RecordOutcomes
+    | Retrain
+    | UseVersion
+    | SaveQuery
+    | Schedule
+    | Unschedule
+    | RunQuery
+    | Select
+)
 
 #: Every statement class, in the order the docs present them.
 STATEMENT_TYPES: tuple[type[Statement], ...] = (
@@ -682,7 +703,7 @@ def rebuild(node: Node, fn: Callable[[Any], Any]) -> Node:
             new = fn(value)
         elif isinstance(value, tuple) and any(isinstance(v, Node) for v in value):
             new = tuple(fn(v) if isinstance(v, Node) else v for v in value)
-            new = value if all(a is b for a, b in zip(new, value)) else new
+            new = value if all(a is b for a, b in zip(new, value, strict=True)) else new
         else:
             continue
         if new is not value:

@@ -16,7 +16,6 @@ import re
 import threading
 import time
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from leadql.errors import LeadQLError, LeadQLSyntaxError, Span

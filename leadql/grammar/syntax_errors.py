@@ -8,7 +8,6 @@ keywords and a few common slips (trailing comma, unterminated string or comment)
 from __future__ import annotations
 
 import re
-
 from copy import copy
 
 from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken

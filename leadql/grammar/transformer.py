@@ -460,7 +460,7 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
                 target_span,
                 hint=f"e.g. {func}(orders.amount, 0, 30, days)",
             )
-        for value, stray_where, _ in args[1:]:
+        for _value, stray_where, _ in args[1:]:
             if stray_where is not None:
                 raise self._error(
                     "WHERE belongs right after the first argument of an aggregation",

@@ -1,0 +1,1 @@
+"""Planning: binding statements to the catalog, the cost model, source selection, EXPLAIN."""
