@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from lark import Token, Transformer_NonRecursive, v_args
+from lark import Token, Transformer_NonRecursive
 from lark.tree import Meta
 
 from leadql.errors import LeadQLSyntaxError, Span, did_you_mean
@@ -146,7 +146,6 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             raise self._error(f"unknown {what} `{ident.value}`", ident, hint=hint)
 
     # ------------------------------------------------------------ terminals and small values
-    @v_args(meta=True)
     def name(self, meta: Meta, children: list[Token]) -> ast.Ident:
         tok = children[0]
         if tok.type in ("DQ_STRING", "BT_STRING"):
@@ -156,45 +155,36 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             return ast.Ident(value, quoted=True, span=self._span(tok))
         return ast.Ident(str(tok), span=self._span(tok))
 
-    def name_list(self, children: list[ast.Ident]) -> tuple[ast.Ident, ...]:
+    def name_list(self, meta: Meta, children: list[ast.Ident]) -> tuple[ast.Ident, ...]:
         return tuple(children)
 
-    @v_args(meta=True)
     def number(self, meta: Meta, children: list[Token]) -> ast.Literal:
         return ast.Literal(_number_value(children[0]), "number", span=self._span(children[0]))
 
-    @v_args(meta=True)
     def string(self, meta: Meta, children: list[Token]) -> ast.Literal:
         tok = children[0]
         return ast.Literal(_unquote(str(tok), "'"), "string", span=self._span(tok))
 
-    @v_args(meta=True)
     def true(self, meta: Meta, children: list[Any]) -> ast.Literal:
         return ast.Literal(True, "boolean", span=self._span(meta))
 
-    @v_args(meta=True)
     def false(self, meta: Meta, children: list[Any]) -> ast.Literal:
         return ast.Literal(False, "boolean", span=self._span(meta))
 
-    @v_args(meta=True)
     def null(self, meta: Meta, children: list[Any]) -> ast.Literal:
         return ast.Literal(None, "null", span=self._span(meta))
 
-    @v_args(meta=True)
     def datetime(self, meta: Meta, children: list[Token]) -> ast.Literal:
         return ast.Literal(str(children[0]).replace("T", " "), "datetime", span=self._span(meta))
 
-    @v_args(meta=True)
     def param(self, meta: Meta, children: list[Token]) -> ast.Param:
         return ast.Param(str(children[0])[1:], span=self._span(meta))
 
-    @v_args(meta=True)
     def type_name(self, meta: Meta, children: list[Any]) -> ast.TypeName:
         ident = children[0]
         args = tuple(int(str(t).replace("_", "")) for t in children[1:] if t is not None)
         return ast.TypeName(ident.value, args, span=self._span(meta))
 
-    @v_args(meta=True)
     def interval(self, meta: Meta, children: list[Any]) -> ast.Interval:
         amount, unit = children
         value = self._as_number(amount)
@@ -202,42 +192,40 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             raise self._error("an interval must be longer than zero", amount)
         return ast.Interval(value, _UNIT_NAMES[str(unit).lower()], span=self._span(meta))
 
-    def or_replace(self, children: list[Any]) -> bool:
+    def or_replace(self, meta: Meta, children: list[Any]) -> bool:
         return True
 
-    def if_exists(self, children: list[Any]) -> bool:
+    def if_exists(self, meta: Meta, children: list[Any]) -> bool:
         return True
 
-    def kind_source(self, children: list[Any]) -> str:
+    def kind_source(self, meta: Meta, children: list[Any]) -> str:
         return "SOURCE"
 
-    def kind_table(self, children: list[Any]) -> str:
+    def kind_table(self, meta: Meta, children: list[Any]) -> str:
         return "TABLE"
 
-    def kind_list(self, children: list[Any]) -> str:
+    def kind_list(self, meta: Meta, children: list[Any]) -> str:
         return "LIST"
 
-    def kind_model(self, children: list[Any]) -> str:
+    def kind_model(self, meta: Meta, children: list[Any]) -> str:
         return "MODEL"
 
-    def kind_pattern(self, children: list[Any]) -> str:
+    def kind_pattern(self, meta: Meta, children: list[Any]) -> str:
         return "PATTERN"
 
-    def kind_template(self, children: list[Any]) -> str:
+    def kind_template(self, meta: Meta, children: list[Any]) -> str:
         return "TEMPLATE"
 
-    def kind_query(self, children: list[Any]) -> str:
+    def kind_query(self, meta: Meta, children: list[Any]) -> str:
         return "QUERY"
 
-    def kind_category(self, children: list[Any]) -> str:
+    def kind_category(self, meta: Meta, children: list[Any]) -> str:
         return "CATEGORY"
 
     # ------------------------------------------------------------ expressions
-    @v_args(meta=True)
     def or_expr(self, meta: Meta, children: list[ast.Expr]) -> ast.Expr:
         return self._bool("OR", meta, children)
 
-    @v_args(meta=True)
     def and_expr(self, meta: Meta, children: list[ast.Expr]) -> ast.Expr:
         return self._bool("AND", meta, children)
 
@@ -250,40 +238,37 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
                 items.append(child)
         return ast.BoolOp(op, tuple(items), span=self._span(meta))
 
-    @v_args(meta=True)
     def not_(self, meta: Meta, children: list[Any]) -> ast.Expr:
         return ast.Not(children[-1], span=self._span(meta))
 
-    def op_eq(self, _: list[Any]) -> str:
+    def op_eq(self, meta: Meta, _: list[Any]) -> str:
         return "="
 
-    def op_ne(self, _: list[Any]) -> str:
+    def op_ne(self, meta: Meta, _: list[Any]) -> str:
         return "!="
 
-    def op_lt(self, _: list[Any]) -> str:
+    def op_lt(self, meta: Meta, _: list[Any]) -> str:
         return "<"
 
-    def op_le(self, _: list[Any]) -> str:
+    def op_le(self, meta: Meta, _: list[Any]) -> str:
         return "<="
 
-    def op_gt(self, _: list[Any]) -> str:
+    def op_gt(self, meta: Meta, _: list[Any]) -> str:
         return ">"
 
-    def op_ge(self, _: list[Any]) -> str:
+    def op_ge(self, meta: Meta, _: list[Any]) -> str:
         return ">="
 
-    def op_like(self, _: list[Any]) -> str:
+    def op_like(self, meta: Meta, _: list[Any]) -> str:
         return "LIKE"
 
-    def op_ilike(self, _: list[Any]) -> str:
+    def op_ilike(self, meta: Meta, _: list[Any]) -> str:
         return "ILIKE"
 
-    @v_args(meta=True)
     def compare(self, meta: Meta, children: list[Any]) -> ast.Expr:
         left, op, right = children
         return ast.Compare(op, left, right, span=self._span(meta))
 
-    @v_args(meta=True)
     def is_(self, meta: Meta, children: list[Any]) -> ast.Expr:
         # PQL: `IS` and `IS NOT` are `=` and `!=`; against NULL they are the SQL null tests.
         operand, negation, right = children
@@ -291,89 +276,72 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             return ast.IsNull(operand, negated=negation is not None, span=self._span(meta))
         return ast.Compare("!=" if negation is not None else "=", operand, right, span=self._span(meta))
 
-    @v_args(meta=True)
     def is_in(self, meta: Meta, children: list[Any]) -> ast.Expr:
         operand, items = children
         return ast.InList(operand, items, span=self._span(meta))
 
-    @v_args(meta=True)
     def in_(self, meta: Meta, children: list[Any]) -> ast.Expr:
         operand, negation, items = children
         return ast.InList(operand, items, negated=negation is not None, span=self._span(meta))
 
-    def in_list(self, children: list[ast.Expr]) -> tuple[ast.Expr, ...]:
+    def in_list(self, meta: Meta, children: list[ast.Expr]) -> tuple[ast.Expr, ...]:
         return tuple(children)
 
-    @v_args(meta=True)
     def in_param(self, meta: Meta, children: list[Token]) -> tuple[ast.Expr, ...]:
         return (ast.Param(str(children[0])[1:], span=self._span(children[0])),)
 
-    @v_args(meta=True)
     def between(self, meta: Meta, children: list[Any]) -> ast.Expr:
         operand, negation, low, high = children
         return ast.Between(operand, low, high, negated=negation is not None, span=self._span(meta))
 
-    @v_args(meta=True)
     def like(self, meta: Meta, children: list[Any]) -> ast.Expr:
         operand, negation, op, pattern = children
         return ast.TextMatch(
             op, operand, pattern, negated=negation is not None, span=self._span(meta)
         )
 
-    @v_args(meta=True)
     def contains(self, meta: Meta, children: list[Any]) -> ast.Expr:
         operand, negation, pattern = children
         return ast.TextMatch(
             "CONTAINS", operand, pattern, negated=negation is not None, span=self._span(meta)
         )
 
-    @v_args(meta=True)
     def starts_with(self, meta: Meta, children: list[Any]) -> ast.Expr:
         return ast.TextMatch("STARTS WITH", children[0], children[1], span=self._span(meta))
 
-    @v_args(meta=True)
     def ends_with(self, meta: Meta, children: list[Any]) -> ast.Expr:
         return ast.TextMatch("ENDS WITH", children[0], children[1], span=self._span(meta))
 
-    @v_args(meta=True)
     def concat(self, meta: Meta, children: list[ast.Expr]) -> ast.Expr:
         return ast.Concat(tuple(children), span=self._span(meta))
 
     def _arith(self, op: str, meta: Meta, children: list[ast.Expr]) -> ast.Expr:
         return ast.Arith(op, children[0], children[1], span=self._span(meta))
 
-    @v_args(meta=True)
     def add(self, meta: Meta, children: list[ast.Expr]) -> ast.Expr:
         return self._arith("+", meta, children)
 
-    @v_args(meta=True)
     def sub(self, meta: Meta, children: list[ast.Expr]) -> ast.Expr:
         return self._arith("-", meta, children)
 
-    @v_args(meta=True)
     def mul(self, meta: Meta, children: list[ast.Expr]) -> ast.Expr:
         return self._arith("*", meta, children)
 
-    @v_args(meta=True)
     def div(self, meta: Meta, children: list[ast.Expr]) -> ast.Expr:
         return self._arith("/", meta, children)
 
-    @v_args(meta=True)
     def mod(self, meta: Meta, children: list[ast.Expr]) -> ast.Expr:
         return self._arith("%", meta, children)
 
-    @v_args(meta=True)
     def neg(self, meta: Meta, children: list[ast.Expr]) -> ast.Expr:
         operand = children[0]
         if isinstance(operand, ast.Literal) and operand.kind == "number":
             return ast.Literal(-operand.value, "number", span=self._span(meta))  # type: ignore[operator]
         return ast.Negate(operand, span=self._span(meta))
 
-    @v_args(meta=True)
     def cast(self, meta: Meta, children: list[Any]) -> ast.Expr:
         return ast.Cast(children[0], children[1], span=self._span(meta))
 
-    @v_args(meta=True)
     def typed_literal(self, meta: Meta, children: list[Any]) -> ast.Expr:
         """`DATE '2026-01-01'`, `TIMESTAMP '…'`, `INTERVAL '3 days'`: a string cast to a type."""
         type_name, tok = children
@@ -387,30 +355,24 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
         to = ast.TypeName(type_name.value.upper(), span=type_name.span)
         return ast.Cast(value, to, span=self._span(meta))
 
-    @v_args(meta=True)
     def when_branch(self, meta: Meta, children: list[ast.Expr]) -> ast.When:
         return ast.When(children[0], children[1], span=self._span(meta))
 
-    @v_args(meta=True)
     def case(self, meta: Meta, children: list[Any]) -> ast.Expr:
         operand, *rest = children
         default = rest.pop()
         whens = tuple(w for w in rest if isinstance(w, ast.When))
         return ast.Case(operand, whens, default, span=self._span(meta))
 
-    @v_args(meta=True)
     def column_ref(self, meta: Meta, children: list[ast.Ident]) -> ast.ColumnRef:
         return ast.ColumnRef(tuple(children), span=self._span(meta))
 
-    @v_args(meta=True)
     def star_ref(self, meta: Meta, children: list[Any]) -> ast.Star:
         return ast.Star(children[0], span=self._span(meta))
 
-    @v_args(meta=True)
     def function_arg(self, meta: Meta, children: list[Any]) -> tuple[Any, Any, Span | None]:
         return (children[0], children[1], self._span(meta))
 
-    @v_args(meta=True)
     def function_call(self, meta: Meta, children: list[Any]) -> ast.Expr:
         name: ast.Ident = children[0]
         args = [a for a in children[1:] if a is not None]
@@ -506,31 +468,25 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
         return unit + "s"
 
     # ------------------------------------------------------------ catalog
-    @v_args(meta=True)
     def format_clause(self, meta: Meta, children: list[ast.Ident]) -> _Clause:
         self._check_choice(children[0], FORMATS, "format")
         return _Clause("format", children[0], self._span(meta))
 
-    @v_args(meta=True)
     def option(self, meta: Meta, children: list[Any]) -> ast.Option:
         return ast.Option(children[0], children[1], span=self._span(meta))
 
-    @v_args(meta=True)
     def options_clause(self, meta: Meta, children: list[ast.Option]) -> _Clause:
         return _Clause("options", tuple(children), self._span(meta))
 
-    @v_args(meta=True)
     def key_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         value = children[0]
         key = value if isinstance(value, tuple) else (value,)
         return _Clause("key", key, self._span(meta))
 
-    @v_args(meta=True)
     def mapping(self, meta: Meta, children: list[Any]) -> ast.Mapping:
         category, expr = children
         return ast.Mapping(category, expr, self._slice(expr.span), span=self._span(meta))
 
-    @v_args(meta=True)
     def map_clause(self, meta: Meta, children: list[ast.Mapping]) -> _Clause:
         seen: set[str] = set()
         for m in children:
@@ -539,7 +495,6 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             seen.add(m.category.value.lower())
         return _Clause("mappings", tuple(children), self._span(meta))
 
-    @v_args(meta=True)
     def price_item(self, meta: Meta, children: list[Any]) -> ast.Price:
         amount, per, unit = children
         value = self._as_number(amount)
@@ -551,7 +506,6 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
         kind = "query" if str(unit).lower().startswith("quer") else "record"
         return ast.Price(value, per_count, kind, span=self._span(meta))
 
-    @v_args(meta=True)
     def price_clause(self, meta: Meta, children: list[ast.Price]) -> _Clause:
         units = [p.unit for p in children]
         for unit in set(units):
@@ -569,23 +523,18 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             )
         return quality
 
-    @v_args(meta=True)
     def quality_value_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("quality", self._quality(children[0]), self._span(meta))
 
-    @v_args(meta=True)
     def updated_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("updated", self._as_text(children[0]), self._span(meta))
 
-    @v_args(meta=True)
     def time_column_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("time_column", children[0], self._span(meta))
 
-    @v_args(meta=True)
     def reference(self, meta: Meta, children: list[ast.Ident]) -> ast.Reference:
         return ast.Reference(*children, span=self._span(meta))
 
-    @v_args(meta=True)
     def references_clause(self, meta: Meta, children: list[ast.Reference]) -> _Clause:
         return _Clause("references", tuple(children), self._span(meta))
 
@@ -595,7 +544,6 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             raise self._error("FROM needs a path or URL, not an empty string", value)
         return location
 
-    @v_args(meta=True)
     def create_source_stmt(self, meta: Meta, children: list[Any]) -> ast.CreateSource:
         replace, name, location, *clauses = children
         fields = self._fold("CREATE SOURCE", clauses)
@@ -611,7 +559,6 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             replace=bool(replace), **fields,
         )  # fmt: skip
 
-    @v_args(meta=True)
     def create_table_stmt(self, meta: Meta, children: list[Any]) -> ast.CreateTable:
         replace, name, location, *clauses = children
         fields = self._fold("CREATE TABLE", clauses)
@@ -620,27 +567,21 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             replace=bool(replace), **fields,
         )  # fmt: skip
 
-    @v_args(meta=True)
     def category_type_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("type", children[0], self._span(meta))
 
-    @v_args(meta=True)
     def normalize_with(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("normalizer", children[0], self._span(meta))
 
-    @v_args(meta=True)
     def normalize_as(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("normalize_expr", children[0], self._span(meta))
 
-    @v_args(meta=True)
     def category_group_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("group", children[0], self._span(meta))
 
-    @v_args(meta=True)
     def category_description_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("description", self._as_text(children[0]), self._span(meta))
 
-    @v_args(meta=True)
     def create_category_stmt(self, meta: Meta, children: list[Any]) -> ast.CreateCategory:
         replace, name, *clauses = children
         fields = self._fold("CREATE CATEGORY", clauses)
@@ -650,7 +591,6 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             ast.CreateCategory, meta, name=name, replace=bool(replace), **fields
         )
 
-    @v_args(meta=True)
     def analyze_stmt(self, meta: Meta, children: list[Any]) -> ast.Analyze:
         kind, name = children
         if kind is not None and name is None:
@@ -665,52 +605,49 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
     def _show(self, what: str, children: list[Any]) -> tuple[str, Any]:
         return (what, children[0] if children else None)
 
-    def show_sources(self, c: list[Any]) -> tuple[str, Any]:
+    def show_sources(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
         return self._show("SOURCES", c)
 
-    def show_tables(self, c: list[Any]) -> tuple[str, Any]:
+    def show_tables(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
         return self._show("TABLES", c)
 
-    def show_lists(self, c: list[Any]) -> tuple[str, Any]:
+    def show_lists(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
         return self._show("LISTS", c)
 
-    def show_models(self, c: list[Any]) -> tuple[str, Any]:
+    def show_models(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
         return self._show("MODELS", c)
 
-    def show_patterns(self, c: list[Any]) -> tuple[str, Any]:
+    def show_patterns(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
         return self._show("PATTERNS", c)
 
-    def show_templates(self, c: list[Any]) -> tuple[str, Any]:
+    def show_templates(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
         return self._show("TEMPLATES", c)
 
-    def show_categories(self, c: list[Any]) -> tuple[str, Any]:
+    def show_categories(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
         return self._show("CATEGORIES", c)
 
-    def show_queries(self, c: list[Any]) -> tuple[str, Any]:
+    def show_queries(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
         return self._show("QUERIES", c)
 
-    def show_schedules(self, c: list[Any]) -> tuple[str, Any]:
+    def show_schedules(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
         return self._show("SCHEDULES", c)
 
-    def show_runs(self, c: list[Any]) -> tuple[str, Any]:
+    def show_runs(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
         return self._show("RUNS", c)
 
-    def show_model_history(self, c: list[Any]) -> tuple[str, Any]:
+    def show_model_history(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
         return self._show("MODEL HISTORY", c)
 
-    def show_pattern_history(self, c: list[Any]) -> tuple[str, Any]:
+    def show_pattern_history(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
         return self._show("PATTERN HISTORY", c)
 
-    @v_args(meta=True)
     def show_stmt(self, meta: Meta, children: list[Any]) -> ast.Show:
         what, name = children[0]
         return self._statement(ast.Show, meta, what=what, name=name)
 
-    @v_args(meta=True)
     def describe_stmt(self, meta: Meta, children: list[Any]) -> ast.Describe:
         return self._statement(ast.Describe, meta, kind=children[0], name=children[1])
 
-    @v_args(meta=True)
     def profile_stmt(self, meta: Meta, children: list[Any]) -> ast.Profile:
         kind, name, against = children
         if kind not in ("SOURCE", "TABLE"):
@@ -725,17 +662,14 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             )  # fmt: skip
         return self._statement(ast.Profile, meta, kind=kind, name=name, against=against)
 
-    @v_args(meta=True)
     def drop_stmt(self, meta: Meta, children: list[Any]) -> ast.Drop:
         kind, if_exists, name = children
         return self._statement(ast.Drop, meta, kind=kind, name=name, if_exists=bool(if_exists))
 
     # ------------------------------------------------------------ FIND
-    @v_args(meta=True)
     def count(self, meta: Meta, children: list[Any]) -> int | ast.Param:
         return self._as_whole(children[0], "the number of leads")
 
-    @v_args(meta=True)
     def with_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         attributes = children[0]
         seen: set[str] = set()
@@ -745,23 +679,19 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             seen.add(a.value.lower())
         return _Clause("attributes", attributes, self._span(meta))
 
-    @v_args(meta=True)
     def like_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         table, where = children
         return _Clause("like", ast.LikeExamples(table, where, span=self._span(meta)), self._span(meta))
 
-    @v_args(meta=True)
     def matching_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         pattern, score = children
         min_score = self._quality(score) if score is not None else None
         value = ast.Matching(pattern, min_score, span=self._span(meta))
         return _Clause("matching", value, self._span(meta))
 
-    @v_args(meta=True)
     def template_arg(self, meta: Meta, children: list[Any]) -> ast.TemplateArg:
         return ast.TemplateArg(children[0], children[1], span=self._span(meta))
 
-    @v_args(meta=True)
     def using_template_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         name, *args = children
         args = [a for a in args if a is not None]
@@ -773,25 +703,21 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
         use = ast.TemplateUse(name, tuple(args), span=self._span(meta))
         return _Clause("template", use, self._span(meta))
 
-    def template_value(self, children: list[Any]) -> Any:
+    def template_value(self, meta: Meta, children: list[Any]) -> Any:
         return children[0]
 
-    @v_args(meta=True)
     def negative_number(self, meta: Meta, children: list[Token]) -> ast.Literal:
         return ast.Literal(-_number_value(children[0]), "number", span=self._span(meta))
 
-    def value_list(self, children: list[Any]) -> tuple[Any, ...]:
+    def value_list(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
         return tuple(children)
 
-    @v_args(meta=True)
     def where_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("where", children[0], self._span(meta))
 
-    @v_args(meta=True)
     def from_sources_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("sources", children[0], self._span(meta))
 
-    @v_args(meta=True)
     def exclude_kind(self, meta: Meta, children: list[Any]) -> ast.Exclusion:
         kind, name = children
         if kind not in ("LIST", "TABLE", "QUERY"):
@@ -801,10 +727,9 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             )  # fmt: skip
         return ast.Exclusion(kind, name, span=self._span(meta))
 
-    def exclude_same(self, children: list[Any]) -> ast.Ident:
+    def exclude_same(self, meta: Meta, children: list[Any]) -> ast.Ident:
         return children[0]  # its kind is the previous item's
 
-    @v_args(meta=True)
     def exclude_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         items: list[ast.Exclusion] = []
         for item in children:
@@ -818,39 +743,33 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             items.append(item)
         return _Clause("exclude", tuple(items), self._span(meta))
 
-    @v_args(meta=True)
     def budget_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         amount = self._as_number(children[0])
         if isinstance(amount, Decimal) and amount < 0:
             raise self._error("a budget cannot be negative", children[0])
         return _Clause("budget", ast.Budget(amount, span=self._span(meta)), self._span(meta))
 
-    @v_args(meta=True)
     def quality_floor_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("quality", self._quality(children[0]), self._span(meta))
 
-    @v_args(meta=True)
     def fresher_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("fresher_than", children[0], self._span(meta))
 
-    def goal_cost(self, _: list[Any]) -> str:
+    def goal_cost(self, meta: Meta, _: list[Any]) -> str:
         return "COST"
 
-    def goal_quality(self, _: list[Any]) -> str:
+    def goal_quality(self, meta: Meta, _: list[Any]) -> str:
         return "QUALITY"
 
-    def goal_count(self, _: list[Any]) -> str:
+    def goal_count(self, meta: Meta, _: list[Any]) -> str:
         return "COUNT"
 
-    @v_args(meta=True)
     def optimize_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("optimize", children[0], self._span(meta))
 
-    @v_args(meta=True)
     def estimate_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("estimate", True, self._span(meta))
 
-    @v_args(meta=True)
     def into_list_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("into_list", children[0], self._span(meta))
 
@@ -863,7 +782,6 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             )  # fmt: skip
         return ast.FindClauses(**fields, span=self._span(meta))
 
-    @v_args(meta=True)
     def find_stmt(self, meta: Meta, children: list[Any]) -> ast.Find:
         count, *clauses = children
         body = self._find_clauses("FIND", clauses, meta)
@@ -875,21 +793,18 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             )
         return self._statement(ast.Find, meta, count=count, clauses=body)
 
-    @v_args(meta=True)
     def explain_stmt(self, meta: Meta, children: list[Any]) -> ast.Explain:
         analyze, statement = children
         return self._statement(ast.Explain, meta, statement=statement, analyze=bool(analyze))
 
-    def explain_analyze(self, _: list[Any]) -> bool:
+    def explain_analyze(self, meta: Meta, _: list[Any]) -> bool:
         return True
 
     # ------------------------------------------------------------ patterns and templates
-    @v_args(meta=True)
     def pattern_using_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         self._check_choice(children[0], PATTERN_ALGORITHMS, "pattern algorithm")
         return _Clause("algorithm", children[0], self._span(meta))
 
-    @v_args(meta=True)
     def create_pattern_stmt(self, meta: Meta, children: list[Any]) -> ast.CreatePattern:
         replace, name, table, where, *clauses = children
         fields = self._fold("CREATE PATTERN", clauses)
@@ -898,12 +813,10 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             replace=bool(replace), **fields,
         )  # fmt: skip
 
-    @v_args(meta=True)
     def template_param(self, meta: Meta, children: list[Any]) -> ast.TemplateParam:
         name, type_, default = children
         return ast.TemplateParam(name, type_, default, span=self._span(meta))
 
-    @v_args(meta=True)
     def create_template_stmt(self, meta: Meta, children: list[Any]) -> ast.CreateTemplate:
         replace, name, *rest = children
         params = tuple(p for p in rest if isinstance(p, ast.TemplateParam))
@@ -921,67 +834,53 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
         )
 
     # ------------------------------------------------------------ PREDICT
-    @v_args(meta=True)
     def rank_modifier(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("rank", True, self._span(meta))
 
-    @v_args(meta=True)
     def classify_modifier(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("classify", True, self._span(meta))
 
-    @v_args(meta=True)
     def top_modifier(self, meta: Meta, children: list[Any]) -> _Clause:
         k = int(str(children[0]).replace("_", "")) if str(children[0]).isdigit() else 0
         if k < 1:
             raise self._error("TOP k needs a whole number k of at least 1", children[0])
         return _Clause("top_k", k, self._span(meta))
 
-    @v_args(meta=True)
     def forecast_modifier(self, meta: Meta, children: list[Any]) -> _Clause:
         n = int(str(children[0]).replace("_", "")) if str(children[0]).isdigit() else 0
         if n < 1:
             raise self._error("FORECAST needs a whole number of timeframes", children[0])
         return _Clause("forecast", n, self._span(meta))
 
-    @v_args(meta=True)
     def dq_string(self, meta: Meta, children: list[Token]) -> ast.Literal:
         value = _pql_unescape(_unquote(str(children[0]), '"'))
         return ast.Literal(value, "string", span=self._span(children[0]))
 
-    @v_args(meta=True)
     def for_each(self, meta: Meta, children: list[Any]) -> ast.Entity:
         return ast.Entity(children[0], None, span=self._span(meta))
 
-    @v_args(meta=True)
     def for_one(self, meta: Meta, children: list[Any]) -> ast.Entity:
         return ast.Entity(children[0], (children[1],), span=self._span(meta))
 
-    @v_args(meta=True)
     def for_in(self, meta: Meta, children: list[Any]) -> ast.Entity:
         return ast.Entity(children[0], tuple(children[1:]), span=self._span(meta))
 
-    @v_args(meta=True)
     def assuming_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("assuming", children[0], self._span(meta))
 
-    @v_args(meta=True)
     def at_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("at", self._as_text(children[0]), self._span(meta))
 
-    @v_args(meta=True)
     def using_model_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         self._check_choice(children[0], MODEL_ALGORITHMS, "model type")
         return _Clause("model_type", children[0], self._span(meta))
 
-    @v_args(meta=True)
     def as_model_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("model_name", children[0], self._span(meta))
 
-    @v_args(meta=True)
     def limit_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("limit", self._as_whole(children[0], "LIMIT"), self._span(meta))
 
-    @v_args(meta=True)
     def predict_stmt(self, meta: Meta, children: list[Any]) -> ast.Predict:
         target, *rest = children
         entity = next(c for c in rest if isinstance(c, ast.Entity))
@@ -998,14 +897,12 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             )
         return self._statement(ast.Predict, meta, target=target, entity=entity, **fields)
 
-    @v_args(meta=True)
     def version(self, meta: Meta, children: list[Token]) -> int:
         text = str(children[0]).replace("_", "")
         if not text.isdigit() or int(text) < 1:
             raise self._error("a VERSION is a whole number from 1", children[0])
         return int(text)
 
-    @v_args(meta=True)
     def evaluate_model_stmt(self, meta: Meta, children: list[Any]) -> ast.EvaluateModel:
         name, version, plot = children
         return self._statement(
@@ -1013,16 +910,13 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             plot=self._as_text(plot) if plot is not None else None,
         )  # fmt: skip
 
-    @v_args(meta=True)
     def evaluate_predict_stmt(self, meta: Meta, children: list[Any]) -> ast.EvaluatePredict:
         return self._statement(ast.EvaluatePredict, meta, statement=children[0])
 
-    @v_args(meta=True)
     def explain_model_stmt(self, meta: Meta, children: list[Any]) -> ast.ExplainModel:
         return self._statement(ast.ExplainModel, meta, name=children[0], version=children[1])
 
     # ------------------------------------------------------------ lifecycle
-    @v_args(meta=True)
     def segment_stmt(self, meta: Meta, children: list[Any]) -> ast.SegmentList:
         list_name, k, by = children
         segments = None
@@ -1036,15 +930,12 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             segments = int(text)
         return self._statement(ast.SegmentList, meta, list_name=list_name, by=by, segments=segments)
 
-    @v_args(meta=True)
     def outcome_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("outcome", children[0], self._span(meta))
 
-    @v_args(meta=True)
     def outcome_at_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("at", children[0], self._span(meta))
 
-    @v_args(meta=True)
     def record_outcomes_stmt(self, meta: Meta, children: list[Any]) -> ast.RecordOutcomes:
         location, *clauses = children
         fields = self._fold("RECORD OUTCOMES", clauses)
@@ -1062,22 +953,18 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             ast.RecordOutcomes, meta, location=self._location(location), key=key[0], **fields
         )
 
-    @v_args(meta=True)
     def retrain_stmt(self, meta: Meta, children: list[Any]) -> ast.Retrain:
         return self._statement(ast.Retrain, meta, kind=children[0], name=children[1])
 
-    @v_args(meta=True)
     def use_version_stmt(self, meta: Meta, children: list[Any]) -> ast.UseVersion:
         kind, name, version = children
         return self._statement(ast.UseVersion, meta, kind=kind, name=name, version=version)
 
     # ------------------------------------------------------------ saved queries
-    @v_args(meta=True)
     def save_query_stmt(self, meta: Meta, children: list[Any]) -> ast.SaveQuery:
         replace, name, query = children
         return self._statement(ast.SaveQuery, meta, name=name, query=query, replace=bool(replace))
 
-    @v_args(meta=True)
     def every_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         amount, unit, at = children
         n = int(str(amount).replace("_", "")) if amount is not None else 1
@@ -1093,7 +980,6 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
         interval = ast.Interval(Decimal(n), unit_name, span=self._span(meta))
         return _Clause("every", (interval, at_time), self._span(meta))
 
-    @v_args(meta=True)
     def cron_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         cron = self._as_text(children[0])
         if isinstance(cron, str) and len(cron.split()) not in (5, 6):
@@ -1103,7 +989,6 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             )  # fmt: skip
         return _Clause("cron", cron, self._span(meta))
 
-    @v_args(meta=True)
     def max_spend_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         amount, unit = children
         value = self._as_number(amount)
@@ -1111,7 +996,6 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             raise self._error("MAX SPEND cannot be negative", amount)
         return _Clause("max_spend", (value, _UNIT_NAMES[str(unit).lower()]), self._span(meta))
 
-    @v_args(meta=True)
     def schedule_stmt(self, meta: Meta, children: list[Any]) -> ast.Schedule:
         query, when, max_spend = children
         fields: dict[str, Any] = {}
@@ -1123,22 +1007,19 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             fields["max_spend"], fields["max_spend_per"] = max_spend.value
         return self._statement(ast.Schedule, meta, query=query, **fields)
 
-    @v_args(meta=True)
     def unschedule_stmt(self, meta: Meta, children: list[Any]) -> ast.Unschedule:
         return self._statement(ast.Unschedule, meta, query=children[0])
 
-    @v_args(meta=True)
     def run_query_stmt(self, meta: Meta, children: list[Any]) -> ast.RunQuery:
         return self._statement(ast.RunQuery, meta, query=children[0])
 
-    @v_args(meta=True)
     def select_stmt(self, meta: Meta, children: list[Token]) -> ast.Select:
         tok = children[0]
         sql = str(tok).rstrip()
         span = Span.at(self.text, tok.start_pos, tok.start_pos + len(sql))
         return ast.Select(sql, span=span, text=sql)
 
-    def start(self, children: list[Any]) -> list[ast.Statement]:
+    def start(self, meta: Meta, children: list[Any]) -> list[ast.Statement]:
         return [c for c in children if c is not None]
 
     # ------------------------------------------------------------ positions
