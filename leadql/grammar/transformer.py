@@ -81,6 +81,15 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
         super().__init__(visit_tokens=False)
         self.text = text
 
+    def _call_userfunc(self, tree: Any, new_children: list[Any] | None = None) -> Any:
+        # Every rule method takes (meta, children). Calling them directly is faster than Lark's
+        # v_args wrappers, and lets LeadQLErrors through unwrapped.
+        children = new_children if new_children is not None else tree.children
+        method = getattr(self, tree.data, None)
+        if method is None:
+            return self.__default__(tree.data, children, tree.meta)
+        return method(tree.meta, children)
+
     # ------------------------------------------------------------ helpers
     def _span(self, meta: Meta | Token | None) -> Span | None:
         if meta is None or getattr(meta, "empty", False) or not hasattr(meta, "end_pos"):
