@@ -57,6 +57,42 @@ class Workspace:
             ) from None
         self.read_only = read_only
         self._closed = False
+        self.base_dir = Path(self.path).resolve().parent if self.path else Path.cwd()
+        try:
+            self._open_catalog()
+        except BaseException:
+            self._con.close()
+            self._closed = True
+            raise
+
+    def _open_catalog(self) -> None:
+        import duckdb
+
+        from leadql.catalog.canonical import install_user_macros
+        from leadql.catalog.store import Catalog
+
+        try:
+            self.catalog = Catalog(self._con, read_only=self.read_only)
+        except duckdb.Error as e:
+            raise LeadQLExecutionError(
+                f"cannot open the catalog of workspace {self.path}: {str(e).splitlines()[0]}",
+                hint="is this a LeadQL workspace?",
+            ) from None
+        self._macros_installed = False
+        self._install_user_macros = install_user_macros
+
+    @property
+    def con(self) -> Any:
+        """The workspace's DuckDB connection (callers hold the workspace lock)."""
+        if not self._macros_installed:
+            # Normaliser macros are per connection; installing them costs a few ms, so only
+            # statements that read sources pay for it.
+            from leadql.normalizers import install
+
+            install(self._con)
+            self._install_user_macros(self._con, self.catalog.categories())
+            self._macros_installed = True
+        return self._con
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -111,6 +147,19 @@ class Workspace:
     ) -> Result:
         if isinstance(statement, ast.Select):
             return self._select(statement, params, text, rows)
+        handler = _handler(statement)
+        if handler is not None:
+            if self.read_only and not isinstance(statement, _READS):
+                raise LeadQLExecutionError(
+                    f"{statement.keyword} changes the workspace, which is open read-only",
+                    span=statement.span, text=text,
+                )  # fmt: skip
+            from leadql.context import Context
+
+            try:
+                return handler(Context(self, params, text), statement)
+            except LeadQLError as e:
+                raise e.located(statement.span, text) from None
         raise LeadQLUnsupportedError(
             f"{statement.keyword} is valid, but this release cannot run it yet",
             span=statement.span,
@@ -196,6 +245,27 @@ class Workspace:
                 )
         with self._lock:
             self._con.register(name, table)
+
+
+# ------------------------------------------------------------------------ dispatch
+
+_READS = (ast.Show, ast.Describe, ast.Profile)
+
+
+def _handler(statement: ast.Statement) -> Any:
+    """The function that runs a statement of this kind, or None if this release has none."""
+    from leadql.catalog import analyze, ddl, profile
+
+    return {
+        ast.CreateSource: ddl.create_data,
+        ast.CreateTable: ddl.create_data,
+        ast.CreateCategory: ddl.create_category,
+        ast.Drop: ddl.drop,
+        ast.Show: ddl.show,
+        ast.Describe: ddl.describe,
+        ast.Analyze: analyze.analyze,
+        ast.Profile: profile.profile,
+    }.get(type(statement))
 
 
 # ------------------------------------------------------------------------ helpers

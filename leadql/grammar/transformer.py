@@ -142,6 +142,13 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             )
         return int(number)
 
+    def _whole_token(self, token: Token, message: str) -> int:
+        """A NUMBER token that must be a whole number of at least 1."""
+        text = str(token).replace("_", "")
+        if not text.isdigit() or int(text) < 1:
+            raise self._error(message, token)
+        return int(text)
+
     def _as_text(self, value: Any) -> str | ast.Param:
         if isinstance(value, ast.Param):
             return value
@@ -509,9 +516,7 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
         value = self._as_number(amount)
         if isinstance(value, Decimal) and value < 0:
             raise self._error("a price cannot be negative", amount)
-        per_count = int(str(per).replace("_", "")) if per is not None else 1
-        if per_count < 1:
-            raise self._error("price per zero records means nothing", per)
+        per_count = self._whole_token(per, "PER takes a whole number of records or queries") if per is not None else 1
         kind = "query" if str(unit).lower().startswith("quer") else "record"
         return ast.Price(value, per_count, kind, span=self._span(meta))
 
@@ -522,15 +527,18 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
                 raise self._error(f"PRICE names a per-{unit} price twice", meta)
         return _Clause("prices", tuple(children), self._span(meta))
 
-    def _quality(self, value: Any) -> Decimal | ast.Param:
-        quality = self._as_number(value)
-        if isinstance(quality, Decimal) and not (0 <= quality <= 1):
+    def _probability(self, value: Any, clause: str, what: str) -> Decimal | ast.Param:
+        number = self._as_number(value)
+        if isinstance(number, Decimal) and not (0 <= number <= 1):
             raise self._error(
-                f"quality is a probability between 0 and 1, not {quality}",
+                f"{what} is a probability between 0 and 1, not {number}",
                 value,
-                hint="e.g. QUALITY 0.9",
+                hint=f"e.g. {clause} 0.9",
             )
-        return quality
+        return number
+
+    def _quality(self, value: Any, clause: str = "QUALITY") -> Decimal | ast.Param:
+        return self._probability(value, clause, "quality")
 
     def quality_value_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("quality", self._quality(children[0]), self._span(meta))
@@ -694,7 +702,7 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
 
     def matching_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         pattern, score = children
-        min_score = self._quality(score) if score is not None else None
+        min_score = self._probability(score, "MIN SCORE", "a score") if score is not None else None
         value = ast.Matching(pattern, min_score, span=self._span(meta))
         return _Clause("matching", value, self._span(meta))
 
@@ -759,7 +767,7 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
         return _Clause("budget", ast.Budget(amount, span=self._span(meta)), self._span(meta))
 
     def quality_floor_clause(self, meta: Meta, children: list[Any]) -> _Clause:
-        return _Clause("quality", self._quality(children[0]), self._span(meta))
+        return _Clause("quality", self._quality(children[0], "QUALITY >="), self._span(meta))
 
     def fresher_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         return _Clause("fresher_than", children[0], self._span(meta))
@@ -976,9 +984,7 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
 
     def every_clause(self, meta: Meta, children: list[Any]) -> _Clause:
         amount, unit, at = children
-        n = int(str(amount).replace("_", "")) if amount is not None else 1
-        if amount is not None and (not str(amount).replace("_", "").isdigit() or n < 1):
-            raise self._error("EVERY needs a whole number of at least 1", amount)
+        n = self._whole_token(amount, "EVERY needs a whole number of at least 1") if amount is not None else 1
         unit_name = _UNIT_NAMES[str(unit).lower()]
         at_time = self._as_text(at) if at is not None else None
         if isinstance(at_time, str):
@@ -993,7 +999,7 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
         cron = self._as_text(children[0])
         if isinstance(cron, str) and len(cron.split()) not in (5, 6):
             raise self._error(
-                f"'{cron}' is not a cron expression: it needs 5 fields", children[0],
+                f"'{cron}' is not a cron expression: it needs 5 fields (6 with seconds)", children[0],
                 hint="minute hour day-of-month month day-of-week, e.g. CRON '0 6 * * 1-5'",
             )  # fmt: skip
         return _Clause("cron", cron, self._span(meta))

@@ -59,7 +59,23 @@ def validate(statement: ast.Statement, text: str | None = None) -> PredictionTas
             base = statement.span.start if statement.span else 0
             return PqlValidator(inner, statement.text, base).run()
         return PqlValidator(inner, text).run()
+    _no_aggregations(statement, text)
     return None
+
+
+def _no_aggregations(statement: ast.Statement, text: str | None) -> None:
+    """PQL aggregations look through time from an anchor: they only mean something in PREDICT."""
+    for node in statement.walk():
+        if isinstance(node, ast.Aggregation):
+            span = node.span
+            if text is None and span is not None and statement.span is not None:
+                span = Span.at(statement.text, span.start - statement.span.start, span.end - statement.span.start)
+            raise LeadQLSemanticError(
+                f"{node.func}(...) is an aggregation over time, which only PREDICT understands",
+                span=span,
+                text=text if text is not None else statement.text,
+                hint=f"in {statement.keyword}, write row-level expressions",
+            )
 
 
 def _aggregations(node: ast.Node | None) -> list[ast.Aggregation]:
@@ -206,8 +222,6 @@ class PqlValidator:
                 self.check_condition_sides(left, right, node)
             elif isinstance(node, (ast.IsNull, ast.InList, ast.Between)):
                 self.check_condition_sides(node.operand, None, node)
-            elif isinstance(node, ast.Literal) and node.kind == "boolean":
-                continue
             else:
                 raise self.fail(
                     "a target is a column, an aggregation, or a condition on one",

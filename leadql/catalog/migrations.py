@@ -1,0 +1,100 @@
+"""The catalog's schema, versioned. A workspace made by an older release is upgraded when it is
+opened; one made by a newer release is refused rather than damaged.
+
+Each migration is a list of statements applied in one transaction together with the new version
+number, so a crash half-way leaves the workspace at the old version, intact.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leadql.errors import LeadQLExecutionError
+
+SCHEMA = "_leadql"  # not "leadql": DuckDB names a database file leadql.db "leadql" too
+
+# (version, statements). Append only: never edit a migration that has shipped.
+MIGRATIONS: list[tuple[int, list[str]]] = [
+    (
+        1,
+        [
+            f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
+            f"""CREATE TABLE {SCHEMA}.meta (
+                key VARCHAR PRIMARY KEY,
+                value VARCHAR NOT NULL)""",
+            # Sources, tables and user categories. `definition` is JSON (see definitions.py);
+            # `statement` is the text that created it, for DESCRIBE and history.
+            f"""CREATE TABLE {SCHEMA}.objects (
+                kind VARCHAR NOT NULL,
+                name VARCHAR NOT NULL,
+                definition VARCHAR NOT NULL,
+                statement VARCHAR,
+                created_at TIMESTAMP NOT NULL,
+                updated_at TIMESTAMP NOT NULL,
+                PRIMARY KEY (kind, name))""",
+            # What ANALYZE measured, one row per object per run (the newest is used).
+            f"""CREATE TABLE {SCHEMA}.statistics (
+                object_name VARCHAR NOT NULL,
+                taken_at TIMESTAMP NOT NULL,
+                row_count BIGINT NOT NULL,
+                stats VARCHAR NOT NULL,
+                PRIMARY KEY (object_name, taken_at))""",
+        ],
+    ),
+]
+
+LATEST = MIGRATIONS[-1][0]
+
+
+def first_row(cursor: Any) -> Any:
+    """The first row of a DuckDB result, or None (fetching it all: DuckDB 2 refuses new work on a
+    connection while a result is only partly read)."""
+    rows = cursor.fetchall()
+    return rows[0] if rows else None
+
+
+def current_version(con: Any) -> int:
+    """The catalog version of an open database; 0 for a database without a catalog."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'meta'",
+        [SCHEMA],
+    ).fetchall()[0][0]
+    if not exists:
+        return 0
+    row = first_row(con.execute(f"SELECT value FROM {SCHEMA}.meta WHERE key = 'schema_version'"))
+    return int(row[0]) if row else 0
+
+
+def migrate(con: Any, *, read_only: bool = False) -> int:
+    """Bring the catalog to the latest version; return the version it is at."""
+    version = current_version(con)
+    if version > LATEST:
+        raise LeadQLExecutionError(
+            f"this workspace was made by a newer LeadQL (catalog version {version}; "
+            f"this release knows up to {LATEST})",
+            hint="upgrade LeadQL to open it",
+        )
+    if version == LATEST:
+        return version
+    if read_only:
+        raise LeadQLExecutionError(
+            f"this workspace needs an upgrade (catalog version {version} → {LATEST}) and is "
+            "open read-only",
+            hint="open it once without read_only to upgrade it",
+        )
+    for target, statements in MIGRATIONS:
+        if target <= version:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for statement in statements:
+                con.execute(statement)
+            con.execute(
+                f"INSERT OR REPLACE INTO {SCHEMA}.meta VALUES ('schema_version', ?)", [str(target)]
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        version = target
+    return version

@@ -1,0 +1,62 @@
+"""What a statement handler gets: the workspace, the bound parameters, and the statement text
+(so that any error, however late, can point into it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from leadql.errors import LeadQLError, LeadQLTypeError
+from leadql.grammar import ast
+
+if TYPE_CHECKING:
+    from leadql.workspace import Workspace
+
+
+@dataclass
+class Context:
+    ws: Workspace
+    params: dict[str, Any]
+    text: str
+
+    @property
+    def con(self) -> Any:
+        return self.ws.con
+
+    @property
+    def catalog(self) -> Any:
+        return self.ws.catalog
+
+    def located(self, error: LeadQLError, node: ast.Node | None) -> LeadQLError:
+        return error.located(node.span if node is not None else None, self.text)
+
+    def fail(self, cls: type[LeadQLError], message: str, node: ast.Node | None, hint: str | None = None) -> LeadQLError:
+        return cls(message, span=node.span if node is not None else None, text=self.text, hint=hint)
+
+    # ------------------------------------------------------------ values
+    def value(self, node: Any) -> Any:
+        """A literal's or a parameter's Python value."""
+        if isinstance(node, ast.Param):
+            return self.params[node.name]  # presence is checked before anything runs
+        if isinstance(node, ast.Literal):
+            return node.value
+        return node
+
+    def text_value(self, node: Any, what: str) -> str:
+        value = self.value(node)
+        if not isinstance(value, str):
+            raise self.fail(LeadQLTypeError, f"{what} must be text, not {type(value).__name__}", node)
+        return value
+
+    def decimal_value(self, node: Any, what: str) -> Decimal:
+        value = self.value(node)
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
+            raise self.fail(LeadQLTypeError, f"{what} must be a number, not {type(value).__name__}", node)
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise self.fail(LeadQLTypeError, f"{what} must be a number, not {value!r}", node) from None
+        if not number.is_finite():
+            raise self.fail(LeadQLTypeError, f"{what} must be a finite number", node)
+        return number
