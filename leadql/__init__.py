@@ -10,7 +10,7 @@ Heavy libraries (scikit-learn, OR-Tools, pandas) are imported only when a statem
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from leadql.errors import (
     LeadQLBudgetError,
@@ -48,8 +48,25 @@ __all__ = [
 ]
 
 
-def connect(path: str | None = None, **options: Any) -> Workspace:
-    """Open (or create) a workspace; without a path it lives in memory."""
+def connect(
+    path: str | None = None,
+    *,
+    read_only: bool = False,
+    engine: str = "duckdb",
+    spark: str | None = None,
+) -> Workspace:
+    """Open (or create) a workspace; without a path it lives in memory.
+
+    `read_only=True` opens an existing workspace for reading (several processes may do so).
+    `engine="spark"` (with `spark="sc://host:15002"`) runs plans on a Spark cluster.
+    """
     from leadql.workspace import Workspace
 
-    return Workspace(path, **options)
+    if engine != "duckdb":
+        if engine == "spark":
+            raise LeadQLUnsupportedError(
+                "the Spark engine is not available in this release",
+                hint="plans run on the embedded DuckDB engine: leadql.connect(path)",
+            )
+        raise LeadQLTypeError(f"unknown engine `{engine}`", hint="engines: duckdb, spark")
+    return Workspace(path, read_only=read_only)

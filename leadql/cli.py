@@ -102,6 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`leadql demo | head`): stop quietly, as Unix tools do.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def _usage(message: str) -> int:
@@ -149,11 +155,12 @@ def _check(files: list[str], *, tree: bool) -> int:
     from leadql.grammar.ast import dump
     from leadql.grammar.validate import validate
 
-    failed = False
+    failed = missing = False
     for path in files:
         text, source = _read_script(path)
         if text is None:
-            return EXIT_USAGE
+            missing = True
+            continue
         try:
             statements, errors = check(text)
         except LeadQLError as e:  # the file as a whole is unreadable (binary, too long)
@@ -171,6 +178,9 @@ def _check(files: list[str], *, tree: bool) -> int:
                 task = validate(statement, text)
                 if task is not None:
                     print(f"  task: {task.task_type}")
+        total = len(statements) + len(errors)
         status = f"{len(errors)} error{'s' if len(errors) != 1 else ''}" if errors else "ok"
-        print(f"{source}: {len(statements)} statement{'s' if len(statements) != 1 else ''} checked, {status}")
+        print(f"{source}: {total} statement{'s' if total != 1 else ''} checked, {status}")
+    if missing:
+        return EXIT_USAGE
     return EXIT_QUERY_ERROR if failed else EXIT_OK

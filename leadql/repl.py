@@ -43,6 +43,7 @@ def run_repl(
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     interactive = stdin.isatty()
+    failures = 0
     with Workspace(database) as ws:
         if interactive:
             print(f"LeadQL on {database}. \\help for help, \\q to quit.", file=stdout)
@@ -76,11 +77,14 @@ def run_repl(
                 for result in ws.execute_each(text, rows=True):
                     print(render(result, fmt), file=stdout)
             except LeadQLError as e:
+                failures += 1
                 print(e.render(), file=stdout if interactive else sys.stderr)
         if buffer.strip():
             try:
                 for result in ws.execute_each(buffer, rows=True):
                     print(render(result, fmt), file=stdout)
             except LeadQLError as e:
+                failures += 1
                 print(e.render(), file=sys.stderr)
-    return 0
+    # Piped input is a script: its exit code says whether every statement worked.
+    return 1 if failures and not interactive else 0

@@ -328,8 +328,13 @@ def _duckdb_error(error: Exception, statement: ast.Statement, text: str) -> Lead
         hint = f"did you mean `{suggestion.group(1)}`?"
     if isinstance(error, duckdb.ParserException):
         cls: type[LeadQLError] = LeadQLSyntaxError
-    elif isinstance(error, (duckdb.CatalogException, duckdb.BinderException)):
+    elif isinstance(error, duckdb.CatalogException) or (
+        isinstance(error, duckdb.BinderException)
+        and re.search(r"not found|does not exist|Referenced|ambiguous", message, re.I)
+    ):
         cls = LeadQLNameError
+    elif isinstance(error, duckdb.BinderException):
+        cls = LeadQLTypeError
     elif isinstance(error, (duckdb.ConversionException, duckdb.TypeMismatchException)):
         cls = LeadQLTypeError
     else:

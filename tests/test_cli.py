@@ -94,7 +94,7 @@ def test_check_reports_every_error_at_once(tmp_path: Path, capsys) -> None:
     assert captured.err.count("error") >= 3
     for line in (2, 4, 5):
         assert f"line {line}," in captured.err
-    assert "2 statements checked, 3 errors" in captured.out
+    assert "5 statements checked, 3 errors" in captured.out
 
 
 def test_check_ok_and_tree(tmp_path: Path, capsys) -> None:
@@ -137,7 +137,7 @@ def test_statement_complete() -> None:
 def test_line_repl_keeps_going_after_an_error(capsys) -> None:
     stdin = io.StringIO("SELECT 1 AS a;\nFIND 10 leads BUDGET;\n\\help\nSELECT\n  2 AS b;\n\\q\nSELECT 3;\n")
     stdout = io.StringIO()
-    assert run_repl(":memory:", stdin=stdin, stdout=stdout) == 0
+    assert run_repl(":memory:", stdin=stdin, stdout=stdout) == 1  # a piped script with an error
     out = stdout.getvalue()
     assert "a" in out and "b" in out and "Statements end with ';'" in out
     assert "3" not in out.split("\\q")[-1]  # nothing after \q ran
