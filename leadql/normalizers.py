@@ -97,18 +97,6 @@ def _body(var: str, body: str, *, squash: bool = True) -> str:
     return _let(value, var, body)
 
 
-def _proper_word(w: str, seps: str) -> str:
-    """Proper-case one word: upper-case its first letter and every letter right after a
-    separator in `seps` (a SQL list of one-character strings), lower-case the rest."""
-    chars = _let(
-        f"string_split(lower({w}), '')",
-        "lq_cs",
-        "array_to_string(list_transform(lq_cs, lambda lq_c, lq_i: "
-        f"CASE WHEN lq_i = 1 OR lq_cs[lq_i - 1] IN {seps} THEN upper(lq_c) ELSE lq_c END), '')",
-    )
-    return chars
-
-
 def _keeps_own_case(w: str) -> str:
     # A word already written with deliberate inner capitals ("McDonald", "DeShawn", "SaaS") is
     # kept: it starts upper-case, has a lower-case letter and an upper-case letter after the first.
@@ -120,26 +108,31 @@ def _keeps_own_case(w: str) -> str:
 
 def _proper(s: str, seps: str, *, acronyms: dict[str, str] | None = None,
             small_words: tuple[str, ...] = ()) -> str:  # fmt: skip
-    """Proper-case a space-separated string word by word (see `_proper_word`).
+    """Proper-case `s`: upper-case the first letter of every word, lower-case the rest.
 
-    `acronyms` maps an upper-cased word to its fixed spelling ("IT" stays "IT", "SAAS" becomes
-    "SaaS"); `small_words` stay lower-case unless they are the first word ("Banking and Finance").
+    `seps` is the body of a regular-expression character class; a new word starts after any of
+    its characters ("o'neil" -> "O'Neil" when "'" is one). The text is cut into alternating runs
+    of word and separator characters and the first character of every run is upper-cased (a no-op
+    on separator runs). `acronyms` maps an upper-cased word to its fixed spelling ("IT" stays
+    "IT", "SAAS" becomes "SaaS"); `small_words` stay lower-case unless they come first ("Banking
+    and Finance").
     """
-    rules = [f"WHEN {_keeps_own_case('lq_w')} THEN lq_w"]
+    tokens = f"regexp_extract_all({s}, {_lit(f'[^{seps}]+|[{seps}]+')})"
+    rules = [f"WHEN {_keeps_own_case('lq_t')} THEN lq_t"]
     if acronyms:
         rules.append(
-            "WHEN upper(lq_w) IN "
+            "WHEN upper(lq_t) IN "
             + _in(list(acronyms))
-            + " THEN CASE upper(lq_w) "
+            + " THEN CASE upper(lq_t) "
             + " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in acronyms.items())
             + " END"
         )
     if small_words:
-        rules.append(f"WHEN lq_n > 1 AND lower(lq_w) IN {_in(small_words)} THEN lower(lq_w)")
-    rules.append(f"ELSE {_proper_word('lq_w', seps)}")
+        rules.append(f"WHEN lq_i > 1 AND lower(lq_t) IN {_in(small_words)} THEN lower(lq_t)")
+    rules.append("ELSE upper(left(lq_t, 1)) || lower(substr(lq_t, 2))")
     return (
-        f"array_to_string(list_transform(string_split({s}, ' '), lambda lq_w, lq_n: "
-        f"CASE {' '.join(rules)} END), ' ')"
+        f"array_to_string(list_transform({tokens}, lambda lq_t, lq_i: "
+        f"CASE {' '.join(rules)} END), '')"
     )
 
 
@@ -147,17 +140,18 @@ def _cast(body: str, output_type: str) -> str:
     return f"CAST(({body}) AS {output_type})"
 
 
-# Separators after which a name letter is upper-cased: hyphen, apostrophes, period, parenthesis.
-_NAME_SEPS = "('-', '''', '’', '.', '(')"
-_LABEL_SEPS = "('-', '/', '(', '&')"
+# Characters after which a new word starts. Names: space, hyphen, apostrophes, period,
+# parenthesis ("O'Neil", "Mary-Jane", "St. Louis"). Labels: space, hyphen, slash, parenthesis, &.
+_NAME_SEPS = r" \-'’.("
+_LABEL_SEPS = r" \-/(&"
 
 _LABEL_ACRONYMS = {
     "IT": "IT", "HR": "HR", "PR": "PR", "QA": "QA", "AI": "AI", "ML": "ML", "UX": "UX",
-    "UI": "UI", "R&D": "R&D", "B2B": "B2B", "B2C": "B2C", "CRM": "CRM", "ERP": "ERP",
+    "UI": "UI", "B2B": "B2B", "B2C": "B2C", "CRM": "CRM", "ERP": "ERP",
     "SAAS": "SaaS", "IOT": "IoT", "US": "US", "USA": "USA", "EMEA": "EMEA", "APAC": "APAC",
     "BI": "BI", "IP": "IP", "PC": "PC", "TV": "TV", "HVAC": "HVAC",
 }  # fmt: skip
-_SMALL_WORDS = ("and", "of", "the", "for", "in", "on", "&")
+_SMALL_WORDS = ("and", "of", "the", "for", "in", "on")
 
 
 # ---- number parsing shared by money, count, age ----------------------------------------------
@@ -301,26 +295,35 @@ _STREET_SUFFIXES = {
 }  # fmt: skip
 # Secondary unit designators; abbreviated wherever they stand.
 _STREET_UNITS = {"APARTMENT": "APT", "SUITE": "STE"}
-# What may follow a street suffix: the end, a unit ("APT 4", "#4") or a post-directional.
+# Words that may follow a street suffix: a unit designator or a post-directional.
 _AFTER_SUFFIX = (
-    r"( (?:APT|STE|UNIT|FL|FLOOR|BLDG|RM|ROOM|DEPT|LOT|SPC|TRLR|N|S|E|W|NE|NW|SE|SW|"
-    r"NORTH|SOUTH|EAST|WEST|NORTHEAST|NORTHWEST|SOUTHEAST|SOUTHWEST)\b.*| ?#.*)?$"
-)
+    "APT", "APARTMENT", "STE", "SUITE", "UNIT", "FL", "FLOOR", "BLDG", "RM", "ROOM", "DEPT",
+    "LOT", "SPC", "TRLR", "N", "S", "E", "W", "NE", "NW", "SE", "SW", "NORTH", "SOUTH", "EAST",
+    "WEST", "NORTHEAST", "NORTHWEST", "SOUTHEAST", "SOUTHWEST",
+)  # fmt: skip
 
 
 def _street() -> str:
     # Periods are dropped unless they sit before a digit ("101.5"), commas become spaces: USPS
-    # addresses carry no punctuation. A suffix word is abbreviated only when it ends the street
-    # part ("1 COURT STREET" -> "1 COURT ST", not "1 CT ST").
+    # addresses carry no punctuation. Then word by word: a unit word is always abbreviated, a
+    # suffix word only when it ends the line or a unit ("#4", "APT 4") or a post-directional
+    # follows it ("1 COURT STREET" -> "1 COURT ST", not "1 CT ST").
     s = "upper(lq_s)"
     s = f"regexp_replace({s}, '\\.([^0-9]|$)', '\\1', 'g')"
-    s = f"trim(regexp_replace(regexp_replace({s}, ',', ' ', 'g'), ' +', ' ', 'g'))"
-    for word, abbr in _STREET_UNITS.items():
-        s = f"regexp_replace({s}, '\\b{word}\\b', '{abbr}', 'g')"
-    for word, abbr in _STREET_SUFFIXES.items():
-        pattern = _lit(r"\b" + word + _AFTER_SUFFIX)
-        s = f"regexp_replace({s}, {pattern}, '{abbr}\\1')"
-    s = f"regexp_replace({s}, '[\\s.,;:#\\-/]+$', '')"  # trailing punctuation
+    s = f"trim(regexp_replace(replace({s}, ',', ' '), ' +', ' ', 'g'))"
+    units = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in _STREET_UNITS.items())
+    suffixes = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in _STREET_SUFFIXES.items())
+    words = _let(
+        f"string_split({s}, ' ')",
+        "lq_ws",
+        "array_to_string(list_transform(lq_ws, lambda lq_w, lq_i: CASE "
+        f"WHEN lq_w IN {_in(list(_STREET_UNITS))} THEN CASE lq_w {units} END "
+        f"WHEN lq_w IN {_in(list(_STREET_SUFFIXES))} AND (lq_i = len(lq_ws) "
+        f"OR lq_ws[lq_i + 1] IN {_in(_AFTER_SUFFIX)} OR starts_with(lq_ws[lq_i + 1], '#')) "
+        f"THEN CASE lq_w {suffixes} END "
+        "ELSE lq_w END), ' ')",
+    )
+    s = f"regexp_replace({words}, '[\\s.,;:#\\-/]+$', '')"  # trailing punctuation
     return _body(
         "lq_s",
         f"CASE WHEN {_is_null_token('lq_s')} OR length(lq_s) > 200 "
@@ -514,33 +517,39 @@ def _company_name() -> str:
     )
 
 
-_LABEL = r"[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?"
-_HOST_RE = rf"^(?:{_LABEL}\.)+(?:\p{{L}}{{2,63}}|xn--[a-z0-9-]{{1,59}})$"
+# A host name: dot-separated labels of letters (any script), digits and inner hyphens, ending in
+# a top-level domain of two or more letters or a punycode one. (Counted repetitions such as
+# {0,61} over Unicode classes make RE2 very slow, so label lengths are not checked; the whole
+# name is limited to 253 characters.)
+_LABEL = r"[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?"
+_HOST_RE = rf"^(?:{_LABEL}\.)+(?:\p{{L}}\p{{L}}+|xn--[a-z0-9-]+)$"
 
 
 def _domain() -> str:
-    # Order: scheme, then path/query/fragment, then an email's local part or URL userinfo
-    # (everything up to the last '@'), then the port, then a leading 'www.' (only when a dot
-    # remains: "www.com" stays), then a trailing dot. Internationalised domains are accepted.
-    s = "lower(lq_s)"
-    s = f"regexp_replace({s}, '^[a-z][a-z0-9+.\\-]*://', '')"
-    s = f"regexp_extract({s}, '^[^/?#]*')"
-    s = f"regexp_replace({s}, '^.*@', '')"
-    s = f"regexp_replace({s}, ':[0-9]*$', '')"
-    s = f"regexp_replace({s}, '^www\\.(.+\\..+)$', '\\1')"
-    s = f"regexp_replace({s}, '\\.$', '')"
+    # One extraction skips an optional scheme, an email's local part or URL user-info (anything
+    # up to the last '@' before the path) and stops at the port, path, query or fragment. Then
+    # a leading 'www.' goes (only when a dot remains: "www.com" stays) and a trailing dot.
+    # Internationalised domains (münchen.de) are accepted.
+    host = (
+        "regexp_extract(lower(lq_s), '^(?:[a-z][a-z0-9+.\\-]*://)?(?:[^/?#]*@)?([^/?#:@]*)', 1)"
+    )
     return _body(
         "lq_s",
         _let(
-            s,
+            f"rtrim({host}, '.')",
             "lq_h",
-            f"CASE WHEN length(lq_h) <= 253 AND regexp_matches(lq_h, {_lit(_HOST_RE)}) "
-            "THEN lq_h END",
+            _let(
+                "CASE WHEN starts_with(lq_h, 'www.') AND contains(substr(lq_h, 5), '.') "
+                "THEN substr(lq_h, 5) ELSE lq_h END",
+                "lq_d",
+                f"CASE WHEN length(lq_d) <= 253 AND regexp_matches(lq_d, {_lit(_HOST_RE)}) "
+                "THEN lq_d END",
+            ),
         ),
     )
 
 
-_URL_HOST_RE = rf"^(?:{_LABEL}\.)+(?:\p{{L}}{{2,63}}|xn--[a-z0-9-]{{1,59}})(?::[0-9]{{1,5}})?$"
+_URL_HOST_RE = _HOST_RE[:-1] + r"(?::[0-9]{1,5})?$"
 
 
 def _url() -> str:
@@ -593,29 +602,36 @@ def _count() -> str:
     )
 
 
-# Whole-word, case-insensitive; the longer forms come first ("SVP" before "VP").
-_TITLE_ABBREVIATIONS = (
-    (r"\bSVP\b\.?", "Senior Vice President"),
-    (r"\bEVP\b\.?", "Executive Vice President"),
-    (r"\bAVP\b\.?", "Assistant Vice President"),
-    (r"\bV\.P\.", "Vice President"),
-    (r"\bVP\b\.?", "Vice President"),
-    (r"\bSr\b\.?", "Senior"),
-    (r"\bJr\b\.?", "Junior"),
-    (r"\bMgr\b\.?", "Manager"),
-    (r"\bDir\b\.?", "Director"),
-    (r"\bAsst\b\.?", "Assistant"),
-)
+# Expanded as whole words, any case; a period right after one goes with it ("Sr." -> "Senior").
+_TITLE_ABBREVIATIONS = {
+    "svp": "Senior Vice President", "evp": "Executive Vice President",
+    "avp": "Assistant Vice President", "vp": "Vice President", "sr": "Senior", "jr": "Junior",
+    "mgr": "Manager", "dir": "Director", "asst": "Assistant",
+}  # fmt: skip
 
 
 def _title() -> str:
-    s = "lq_s"
-    for pattern, full in _TITLE_ABBREVIATIONS:
-        s = f"regexp_replace({s}, {_lit(pattern)}, {_lit(full)}, 'gi')"
+    # Only titles holding an abbreviation are rewritten. "V.P." first becomes "VP"; then the
+    # title is cut into runs of letters/digits and runs of other characters, and word runs that
+    # are abbreviations are replaced.
+    abbrevs = _in(list(_TITLE_ABBREVIATIONS))
+    spelled = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in _TITLE_ABBREVIATIONS.items())
+    has_abbrev = r"(?i)\b(?:v\.\s?p\.|" + "|".join(_TITLE_ABBREVIATIONS) + r")\b"
+    expanded = _let(
+        "regexp_extract_all(regexp_replace(lq_s, '(?i)\\bv\\.\\s?p\\.', 'VP', 'g'), "
+        "'[\\p{L}\\p{N}]+|[^\\p{L}\\p{N}]+')",
+        "lq_ts",
+        "array_to_string(list_transform(lq_ts, lambda lq_t, lq_i: CASE "
+        f"WHEN lower(lq_t) IN {abbrevs} THEN CASE lower(lq_t) {spelled} END "
+        f"WHEN starts_with(lq_t, '.') AND lq_i > 1 AND lower(lq_ts[lq_i - 1]) IN {abbrevs} "
+        "THEN CASE WHEN lq_t = '.' AND lq_i < len(lq_ts) THEN ' ' ELSE substr(lq_t, 2) END "
+        "ELSE lq_t END), '')",
+    )
     return _body(
         "lq_s",
         f"CASE WHEN lq_s = '' OR {_is_null_token('lq_s')} OR length(lq_s) > 200 "
-        f"OR NOT regexp_matches(lq_s, {_lit(_HAS_LETTER)}) THEN NULL ELSE {s} END",
+        f"OR NOT regexp_matches(lq_s, {_lit(_HAS_LETTER)}) THEN NULL "
+        f"WHEN regexp_matches(lq_s, {_lit(has_abbrev)}) THEN {expanded} ELSE lq_s END",
     )
 
 

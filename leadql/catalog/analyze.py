@@ -110,6 +110,8 @@ def _measure(con: Any, scratch: str, defn: DataDef, categories: dict[str, Catego
     for group in ("categories", "columns"):
         for name, entry in stats[group].items():
             count = entry.get("count") or 0
+            if entry.get("distinct") is not None:  # HyperLogLog may overshoot a little
+                entry["distinct"] = min(int(entry["distinct"]), count)
             entry["fill_rate"] = round(count / row_count, 6) if row_count else 0.0
             if group == "categories":
                 entry["type"] = mapped[name].type
