@@ -60,9 +60,16 @@ _NEEDS_SQUASH = (
 # ('na' is left out on purpose: Na is a family name.)
 _NULL_TOKENS = ("null", "none", "nil", "n/a", "#n/a", "nan", "unknown", "undefined", "-", "--", "?")
 
-# Letters, any script.
-_HAS_LETTER = r"\p{L}"
-_HAS_ALNUM = r"[\p{L}\p{N}]"
+# Letters of any script. DuckDB compiles the regular expressions inside a lambda again for
+# every chunk of rows, and \p{L} / \p{N} are expensive to compile (they cost seconds per million
+# rows), so "a letter" is approximated with cheap ranges: an ASCII letter, or a non-ASCII
+# character outside the Latin-1 symbols, punctuation, symbol, emoji and variation-selector blocks.
+_INTL = (
+    r"\x{C0}-\x{D6}\x{D8}-\x{F6}\x{F8}-\x{1FFF}\x{2C00}-\x{2FFF}\x{3040}-\x{FDFF}"
+    r"\x{FE70}-\x{FFEF}\x{10000}-\x{1EFFF}\x{20000}-\x{3FFFF}"
+)
+_LETTER = rf"[A-Za-z{_INTL}]"
+_ALNUM = rf"[A-Za-z0-9{_INTL}]"
 
 
 def _lit(text: str) -> str:
@@ -127,42 +134,60 @@ def _keeps_own_case(w: str) -> str:
 
 def _proper(s: str, seps: str, *, acronyms: dict[str, str] | None = None,
             small_words: tuple[str, ...] = ()) -> str:  # fmt: skip
-    """Proper-case `s`: upper-case the first letter of every word, lower-case the rest.
+    """Proper-case `s` (already squashed): upper-case the first letter of every word, lower-case
+    the rest.
 
-    `seps` is the body of a regular-expression character class; a new word starts after any of
-    its characters ("o'neil" -> "O'Neil" when "'" is one). The text is cut into alternating runs
-    of word and separator characters and the first character of every run is upper-cased (a no-op
-    on separator runs). `acronyms` maps an upper-cased word to its fixed spelling ("IT" stays
-    "IT", "SAAS" becomes "SaaS"); `small_words` stay lower-case unless they come first ("Banking
-    and Finance").
+    Words are cut at spaces. `seps` is the body of a regular-expression character class of the
+    characters that also start a new part inside a word ("o'neil" -> "O'Neil" when "'" is one);
+    a word holding one is cut into alternating runs of part and separator characters and the
+    first character of every run is upper-cased (a no-op on separator runs). `acronyms` maps an
+    upper-cased word to its fixed spelling ("IT" stays "IT", "SAAS" becomes "SaaS");
+    `small_words` stay lower-case unless they come first ("Banking and Finance").
     """
-    tokens = f"regexp_extract_all({s}, {_lit(f'[^{seps}]+|[{seps}]+')})"
-    rules = [f"WHEN {_keeps_own_case('lq_t')} THEN lq_t"]
-    if acronyms:
+
+    def word_rule(w: str, first: str) -> str:
+        rules = [f"WHEN {_keeps_own_case(w)} THEN {w}"]
+        if acronyms:
+            rules.append(
+                f"WHEN upper({w}) IN {_in(list(acronyms))} THEN CASE upper({w}) "
+                + " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in acronyms.items())
+                + " END"
+            )
+        if small_words:
+            rules.append(f"WHEN NOT ({first}) AND lower({w}) IN {_in(small_words)} THEN lower({w})")
+        parts = f"regexp_extract_all({w}, {_lit(f'[^{seps}]+|[{seps}]+')})"
         rules.append(
-            "WHEN upper(lq_t) IN "
-            + _in(list(acronyms))
-            + " THEN CASE upper(lq_t) "
-            + " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in acronyms.items())
-            + " END"
+            f"WHEN regexp_matches({w}, {_lit(f'[{seps}]')}) THEN "
+            + _join(f"list_transform({parts}, lambda lq_p: {_cap('lq_p')})", "")
         )
-    if small_words:
-        rules.append(f"WHEN lq_i > 1 AND lower(lq_t) IN {_in(small_words)} THEN lower(lq_t)")
-    rules.append("ELSE upper(left(lq_t, 1)) || lower(substr(lq_t, 2))")
+        rules.append(f"ELSE {_cap(w)}")
+        return f"CASE {' '.join(rules)} END"
+
+    # a single word (the common case for names) skips the cutting at spaces
     return (
-        "list_aggr(list_transform("
-        f"{tokens}, lambda lq_t, lq_i: CASE {' '.join(rules)} END), 'string_agg', '')"
+        f"CASE WHEN contains({s}, ' ') THEN "
+        + _join(
+            f"list_transform(string_split({s}, ' '), lambda lq_w, lq_i: "
+            f"{word_rule('lq_w', 'lq_i = 1')})",
+            " ",
+        )
+        + f" ELSE {word_rule(s, 'true')} END"
     )
+
+
+def _cap(w: str) -> str:
+    """Upper-case the first character, lower-case the rest."""
+    return f"upper(left({w}, 1)) || lower(substr({w}, 2))"
 
 
 def _cast(body: str, output_type: str) -> str:
     return f"CAST(({body}) AS {output_type})"
 
 
-# Characters after which a new word starts. Names: space, hyphen, apostrophes, period,
-# parenthesis ("O'Neil", "Mary-Jane", "St. Louis"). Labels: space, hyphen, slash, parenthesis, &.
-_NAME_SEPS = r" \-'’.("
-_LABEL_SEPS = r" \-/(&"
+# Characters after which a new part of a word starts. Names: hyphen, apostrophes, period,
+# parenthesis ("O'Neil", "Mary-Jane", "J.R."). Labels: hyphen, slash, parenthesis, "&".
+_NAME_SEPS = r"\-'’.("
+_LABEL_SEPS = r"\-/(&"
 
 _LABEL_ACRONYMS = {
     "IT": "IT", "HR": "HR", "PR": "PR", "QA": "QA", "AI": "AI", "ML": "ML", "UX": "UX",
@@ -235,7 +260,7 @@ def _person_name() -> str:
     return _body(
         "lq_s",
         f"CASE WHEN lq_s = '' OR {_is_null_token('lq_s')} OR length(lq_s) > 100 "
-        f"OR NOT regexp_matches(lq_s, {_lit(_HAS_LETTER)}) THEN NULL "
+        f"OR NOT regexp_matches(lq_s, {_lit(_LETTER)}) THEN NULL "
         f"ELSE {_proper('lq_s', _NAME_SEPS)} END",
     )
 
@@ -274,11 +299,13 @@ def _phone() -> str:
     # Extensions ("x12", "ext. 12", "#12") are dropped; only digits and the usual punctuation
     # may remain (letters, e.g. vanity numbers, give NULL).
     no_ext = (
-        "regexp_replace(" + _undot("lq_s") + ", "
-        "'(?i)\\s*(?:ext\\.?|extension|x|#)\\s*[0-9]{1,6}$', '')"
+        "CASE WHEN regexp_matches(lq_s, '[A-Za-z#]') THEN "
+        "regexp_replace(lq_s, '(?i)\\s*(?:ext\\.?|extension|x|#)\\s*[0-9]{1,6}$', '') "
+        f"ELSE {_undot('lq_s')} END"
     )
+    # lq_p holds only digits and the characters deleted here (checked below)
     digits = _let(
-        "regexp_replace(lq_p, '[^0-9]', '', 'g')",
+        "translate(lq_p, '+().-/ ', '')",
         "lq_d",
         "CASE "
         # +1 must be a full North American number
@@ -326,8 +353,12 @@ def _street() -> str:
     # suffix word only when it ends the line or a unit ("#4", "APT 4") or a post-directional
     # follows it ("1 COURT STREET" -> "1 COURT ST", not "1 CT ST").
     s = "upper(lq_s)"
-    s = f"regexp_replace({s}, '\\.([^0-9]|$)', '\\1', 'g')"
-    s = f"trim(regexp_replace(replace({s}, ',', ' '), ' +', ' ', 'g'))"
+    s = (
+        f"CASE WHEN contains({s}, '.') THEN regexp_replace({s}, '\\.([^0-9]|$)', '\\1', 'g') "
+        f"ELSE {s} END"
+    )
+    # ", " and "," become one space (and " ," too), without leaving double spaces
+    s = f"trim(replace(replace(replace({s}, ' ,', ','), ', ', ','), ',', ' '))"
     units = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in _STREET_UNITS.items())
     suffixes = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in _STREET_SUFFIXES.items())
     words = _let(
@@ -344,7 +375,7 @@ def _street() -> str:
     return _body(
         "lq_s",
         f"CASE WHEN {_is_null_token('lq_s')} OR length(lq_s) > 200 "
-        f"OR NOT regexp_matches(lq_s, {_lit(_HAS_ALNUM)}) THEN NULL ELSE {s} END",
+        f"OR NOT regexp_matches(lq_s, {_lit(_ALNUM)}) THEN NULL ELSE {s} END",
     )
 
 
@@ -352,7 +383,7 @@ def _city() -> str:
     return _body(
         "lq_s",
         f"CASE WHEN lq_s = '' OR {_is_null_token('lq_s')} OR length(lq_s) > 100 "
-        f"OR NOT regexp_matches(lq_s, {_lit(_HAS_LETTER)}) THEN NULL "
+        f"OR NOT regexp_matches(lq_s, {_lit(_LETTER)}) THEN NULL "
         f"ELSE {_proper('lq_s', _NAME_SEPS)} END",
     )
 
@@ -529,17 +560,17 @@ def _company_name() -> str:
         _let(
             f"CASE WHEN {_is_null_token('lq_s')} OR length(lq_s) > 200 THEN NULL ELSE {s} END",
             "lq_c",
-            f"CASE WHEN regexp_matches(lq_c, {_lit(_HAS_ALNUM)}) THEN lq_c END",
+            f"CASE WHEN regexp_matches(lq_c, {_lit(_ALNUM)}) THEN lq_c END",
         ),
     )
 
 
 # A host name: dot-separated labels of letters (any script), digits and inner hyphens, ending in
 # a top-level domain of two or more letters or a punycode one. (Counted repetitions such as
-# {0,61} over Unicode classes make RE2 very slow, so label lengths are not checked; the whole
-# name is limited to 253 characters.)
-_LABEL = r"[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?"
-_HOST_RE = rf"^(?:{_LABEL}\.)+(?:\p{{L}}\p{{L}}+|xn--[a-z0-9-]+)$"
+# {0,61} over large classes make RE2 slow, so label lengths are not checked; the whole name is
+# limited to 253 characters.)
+_LABEL = rf"[a-z0-9{_INTL}](?:[a-z0-9{_INTL}-]*[a-z0-9{_INTL}])?"
+_HOST_RE = rf"^(?:{_LABEL}\.)+(?:[a-z{_INTL}][a-z{_INTL}]+|xn--[a-z0-9-]+)$"
 
 
 _SCHEME_RE = r"^[A-Za-z][A-Za-z0-9+.\-]*://"
@@ -610,7 +641,7 @@ def _label() -> str:
     return _body(
         "lq_s",
         f"CASE WHEN lq_s = '' OR {_is_null_token('lq_s')} OR length(lq_s) > 200 "
-        f"OR NOT regexp_matches(lq_s, {_lit(_HAS_LETTER)}) THEN NULL "
+        f"OR NOT regexp_matches(lq_s, {_lit(_LETTER)}) THEN NULL "
         f"ELSE {_proper('lq_s', _LABEL_SEPS, acronyms=_LABEL_ACRONYMS, small_words=_SMALL_WORDS)} END",
     )
 
@@ -646,7 +677,7 @@ def _title() -> str:
     has_abbrev = r"(?i)\b(?:v\.\s?p\.|" + "|".join(_TITLE_ABBREVIATIONS) + r")\b"
     expanded = _let(
         "regexp_extract_all(regexp_replace(lq_s, '(?i)\\bv\\.\\s?p\\.', 'VP', 'g'), "
-        "'[\\p{L}\\p{N}]+|[^\\p{L}\\p{N}]+')",
+        f"{_lit(f'{_ALNUM}+|[^{_ALNUM[1:-1]}]+')})",
         "lq_ts",
         "list_aggr(list_transform(lq_ts, lambda lq_t, lq_i: CASE "
         f"WHEN lower(lq_t) IN {abbrevs} THEN CASE lower(lq_t) {spelled} END "
@@ -657,7 +688,7 @@ def _title() -> str:
     return _body(
         "lq_s",
         f"CASE WHEN lq_s = '' OR {_is_null_token('lq_s')} OR length(lq_s) > 200 "
-        f"OR NOT regexp_matches(lq_s, {_lit(_HAS_LETTER)}) THEN NULL "
+        f"OR NOT regexp_matches(lq_s, {_lit(_LETTER)}) THEN NULL "
         f"WHEN regexp_matches(lq_s, {_lit(has_abbrev)}) THEN {expanded} ELSE lq_s END",
     )
 

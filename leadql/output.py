@@ -88,6 +88,8 @@ def format_json(result: Result) -> str:
 
 def render(result: Result, fmt: str = "table") -> str:
     text = {"table": format_table, "csv": format_csv, "json": format_json}[fmt](result)
+    if fmt == "table" and result.message and result.columns:
+        text = result.message + "\n" + text  # e.g. DESCRIBE's summary above its rows
     if result.warnings and fmt == "table":
         text += "".join(f"\nwarning: {w}" for w in result.warnings)
     return text

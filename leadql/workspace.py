@@ -201,7 +201,14 @@ class Workspace:
             # DuckDB 2 names it to_arrow_table(); 1.x's arrow() returns the table.
             table = getattr(relation, "to_arrow_table", relation.arrow)()
         except duckdb.Error as e:
-            raise _duckdb_error(self._positioned(e, sql, bound), statement, text) from None
+            error = _duckdb_error(self._positioned(e, sql, bound), statement, text)
+            missing = re.search(r"Table with name (\S+) does not exist", error.message)
+            if missing and self.catalog.get_data(missing.group(1), ("source",)) is not None:
+                error.hint = (
+                    f"`{missing.group(1)}` is a vendor source: its records are bought with FIND, "
+                    "not read with SELECT"
+                )
+            raise error from None
         return Result(table=table)
 
     def _positioned(self, error: Exception, sql: str, bound: dict[str, Any]) -> Exception:

@@ -230,3 +230,66 @@ def test_migrations_upgrade_old_and_refuse_newer(tmp_path, monkeypatch) -> None:
 def test_spark_engine_is_a_clear_error() -> None:
     with pytest.raises(leadql.LeadQLUnsupportedError, match="Spark"):
         leadql.connect(None, engine="spark", spark="sc://localhost:15002")
+
+
+def test_sources_with_time_and_reference_columns_analyze_and_profile(ws) -> None:
+    ws.execute("CREATE TABLE leads FROM 'leads.parquet' KEY lead_id")
+    ws.execute(
+        "CREATE SOURCE dsrc FROM 'deals.parquet' REFERENCES (lead_id -> leads.lead_id) "
+        "MAP (fico = lead_id) PRICE 0 PER RECORD QUALITY 1"
+    )
+    ws.execute("CREATE SOURCE ts FROM 'leads.parquet' TIME COLUMN created_at PRICE 0 PER RECORD QUALITY 1")
+    ws.execute("ANALYZE")
+    assert ws.catalog.statistics("ts")[2]["rows_by_month"][0][0] == "2026-01"
+    frame = ws.execute("PROFILE SOURCE dsrc AGAINST leads.channel").to_pandas()
+    assert "fico" in set(frame["name"])
+
+
+def test_analyze_saves_nothing_when_one_target_fails(ws, data) -> None:
+    ws.execute(ACME)
+    ws.execute(BETA)
+    (data / "beta.csv").write_text("other\n1\n")
+    with pytest.raises(leadql.LeadQLSourceError):
+        ws.execute("ANALYZE")
+    assert ws.catalog.statistics("acme_credit") is None
+
+
+def test_type_changes_are_warned_about(ws, data) -> None:
+    ws.execute(ACME)
+    con = duckdb.connect()
+    con.execute(f"""COPY (SELECT range AS record_id, 'ann' AS fname, 'lee' AS lname, 'a@b.com' AS email_addr,
+        CAST(700 AS VARCHAR) AS credit_score, 'CA' AS st, '94105' AS zip5 FROM range(10)) TO '{data}/acme.parquet'""")
+    con.close()
+    result = ws.execute("ANALYZE SOURCE acme_credit")
+    assert any("credit_score was" in w for w in result.warnings)
+
+
+def test_selecting_from_a_source_explains_why_not(ws) -> None:
+    ws.execute(ACME)
+    with pytest.raises(leadql.LeadQLNameError) as caught:
+        ws.execute("SELECT count(*) FROM acme_credit")
+    assert "bought with FIND" in caught.value.hint
+
+
+def test_id_like_columns_do_not_look_predictive(ws) -> None:
+    ws.execute("CREATE TABLE leads FROM 'leads.parquet' KEY lead_id")
+    frame = ws.execute("PROFILE TABLE leads AGAINST leads.age").to_pandas().set_index("name")
+    assert frame.loc["email", "predictive_power"] < 0.1  # unique per row: no information
+
+
+def test_remote_tsv_and_json_array(ws, data) -> None:
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    with fs.open("memory://remote/people.tsv", "w") as f:
+        f.write("id\tname\n1\tann\n2\tbob\n")
+    with fs.open("memory://remote/people.json", "w") as f:
+        f.write('[{"id": 1, "email": "a@x.com"}, {"id": 2, "email": "b@x.com"}]')
+    ws.execute("CREATE TABLE t1 FROM 'memory://remote/people.tsv'")
+    assert ws.catalog.get_data("t1").columns == {"id": "BIGINT", "name": "VARCHAR"}
+    ws.execute("CREATE TABLE t2 FROM 'memory://remote/people.json'")
+    assert set(ws.catalog.get_data("t2").columns) == {"id", "email"}
+    ws.execute("CREATE TABLE t3 FROM 'memory://remote/people.tsv' FORMAT csv OPTIONS (delimiter = '\\t')")
+    assert set(ws.catalog.get_data("t3").columns) == {"id", "name"}
+    with pytest.raises(leadql.LeadQLSourceError, match="no option `union_by_name`"):
+        ws.execute("CREATE TABLE t4 FROM 'memory://remote/x/*.parquet' OPTIONS (union_by_name = true)")

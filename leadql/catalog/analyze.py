@@ -45,15 +45,26 @@ def analyze(ctx: Context, stmt: ast.Analyze) -> Result:
         targets = [catalog.require_data(stmt.name.value, kinds, span=stmt.name.span, text=ctx.text)]
     else:
         targets = catalog.data_defs(SOURCE) + catalog.data_defs(TABLE)
+    measured = [(defn, collect(ctx, defn)) for defn in targets]  # all or nothing is saved
     rows = []
-    for defn in targets:
-        stats = collect(ctx, defn)
-        taken = catalog.save_statistics(defn.name, stats["row_count"], stats)
-        rows.append((defn.name, defn.kind, stats["row_count"], len(stats["categories"]),
-                     round(stats["seconds"], 3), taken.isoformat(sep=" ", timespec="seconds")))  # fmt: skip
+    ctx.con.execute("BEGIN TRANSACTION")
+    try:
+        for defn, stats in measured:
+            taken = catalog.save_statistics(defn.name, stats["row_count"], stats)
+            rows.append((defn.name, defn.kind, stats["row_count"], len(stats["categories"]),
+                         round(stats["seconds"], 3), taken.isoformat(sep=" ", timespec="seconds")))  # fmt: skip
+        ctx.con.execute("COMMIT")
+    except Exception:
+        ctx.con.execute("ROLLBACK")
+        raise
+    warnings = [w for _, stats in measured for w in stats.get("warnings", [])]
     names = ["name", "kind", "rows", "categories", "seconds", "analyzed_at"]
     table = pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)}) if rows else None
-    return Result(table=table, message=None if rows else "nothing to analyze: no sources or tables")
+    return Result(
+        table=table,
+        message=None if rows else "nothing to analyze: no sources or tables",
+        warnings=warnings,
+    )
 
 
 def collect(ctx: Context, defn: DataDef) -> dict[str, Any]:
@@ -65,10 +76,11 @@ def collect(ctx: Context, defn: DataDef) -> dict[str, Any]:
     con = ctx.con
     categories = ctx.catalog.categories()
     connector = connector_for(ctx, defn)
-    from_sql = check_schema(ctx, defn, connector)
+    from_sql, warnings = check_schema(ctx, defn, connector)
     scratch = f"_leadql_analyze_{uuid.uuid4().hex[:10]}"
     select = canonical.canonical_select(
-        defn, categories, from_sql, with_raw=True, keep_columns=defn.kind == TABLE
+        defn, categories, from_sql, with_raw=True, keep_columns=defn.kind == TABLE,
+        extra_columns=canonical.structural_columns(defn),
     )
     connector._run(con, lambda: con.execute(f"CREATE TEMP TABLE {scratch} AS {select}"))
     try:
@@ -76,6 +88,7 @@ def collect(ctx: Context, defn: DataDef) -> dict[str, Any]:
     finally:
         con.execute(f"DROP TABLE IF EXISTS {scratch}")
     stats["seconds"] = time.perf_counter() - started
+    stats["warnings"] = warnings
     return stats
 
 

@@ -50,12 +50,13 @@ def canonical_select(
     only: list[str] | None = None,
     with_raw: bool = False,
     keep_columns: bool = False,
+    extra_columns: tuple[str, ...] = (),
 ) -> str:
     """SELECT the record key and each mapped category (normalised) from `from_sql`.
 
     `only` limits the categories; `with_raw` adds each category's value before normalisation as
     text (to count what normalisation rejected); `keep_columns` keeps the source's own columns too
-    (own tables, which PREDICT reads as they are).
+    (own tables, which PREDICT reads as they are); `extra_columns` keeps just those.
     """
     items = [f"{record_key_sql(defn)} AS {RECORD_KEY}"]
     wanted = [c for c in defn.mappings if only is None or c.lower() in {o.lower() for o in only}]
@@ -65,10 +66,20 @@ def canonical_select(
         items.append(f"{normalized_sql(category, f'({sql})')} AS {quote_ident(name)}")
         if with_raw:
             items.append(f"CAST(({sql}) AS VARCHAR) AS {quote_ident(RAW_PREFIX + name)}")
-    if keep_columns:
-        taken = {c.lower() for c in wanted}
-        items.extend(quote_ident(c) for c in defn.columns if c.lower() not in taken)
+    taken = {c.lower() for c in wanted}
+    kept = list(defn.columns) if keep_columns else list(extra_columns)
+    for column in kept:
+        if column.lower() not in taken:
+            taken.add(column.lower())
+            items.append(quote_ident(column))
     return f"SELECT {', '.join(items)} FROM {from_sql} AS src"
+
+
+def structural_columns(defn: DataDef) -> tuple[str, ...]:
+    """Source columns a read must keep besides the categories: time column and link columns."""
+    columns = [defn.time_column] if defn.time_column else []
+    columns += [r.column for r in defn.references]
+    return tuple(c for c in columns if c)
 
 
 def install_user_macros(con: Any, categories: dict[str, CategoryDef]) -> None:

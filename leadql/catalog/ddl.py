@@ -379,7 +379,7 @@ def show(ctx: Context, stmt: ast.Show) -> Result:
             stats = catalog.statistics(d.name)
             rows.append({
                 "name": d.name, "format": d.format, "location": d.location,
-                "key": ", ".join(d.key), "time_column": d.time_column,
+                "key": ", ".join(d.key) or None, "time_column": d.time_column,
                 "references": ", ".join(f"{r.column} -> {r.table}.{r.target_column}" for r in d.references),
                 "columns": len(d.columns), "rows": stats[1] if stats else None,
             })  # fmt: skip

@@ -27,8 +27,9 @@ def used_columns(defn: DataDef) -> set[str]:
     return used
 
 
-def check_schema(ctx: Context, defn: DataDef, connector: Connector) -> str:
-    """The FROM-clause to read `defn` with, after checking its columns are still there."""
+def check_schema(ctx: Context, defn: DataDef, connector: Connector) -> tuple[str, list[str]]:
+    """The FROM-clause to read `defn` with, after checking its columns are still there, and
+    warnings about columns whose type changed."""
     con = ctx.con
     current = connector.schema(con)
     lower = {c.lower() for c in current}
@@ -43,7 +44,12 @@ def check_schema(ctx: Context, defn: DataDef, connector: Connector) -> str:
     from_sql = connector.duckdb_from(con)
     if from_sql is None:
         from_sql = quote_ident(connector._register(con, connector.scan(con)))
-    return from_sql
+    warnings = [
+        f"{defn.name}.{c} was {defn.columns[c]} at CREATE and is {current[c]} now"
+        for c in changed_types(defn, current)
+        if c in used_columns(defn)
+    ]
+    return from_sql, warnings
 
 
 def changed_types(defn: DataDef, current: dict[str, Any]) -> list[str]:

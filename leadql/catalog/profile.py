@@ -36,9 +36,12 @@ def profile(ctx: Context, stmt: ast.Profile) -> Result:
     categories = ctx.catalog.categories()
     con = ctx.con
     connector = connector_for(ctx, defn)
-    from_sql = check_schema(ctx, defn, connector)
+    from_sql, warnings = check_schema(ctx, defn, connector)
     scratch = f"_leadql_profile_{uuid.uuid4().hex[:10]}"
-    select = canonical.canonical_select(defn, categories, from_sql, with_raw=True, keep_columns=kind == TABLE)
+    select = canonical.canonical_select(
+        defn, categories, from_sql, with_raw=True, keep_columns=kind == TABLE,
+        extra_columns=canonical.structural_columns(defn),
+    )  # fmt: skip
     connector._run(con, lambda: con.execute(f"CREATE TEMP TABLE {scratch} AS {select}"))
     try:
         stats = _measure(con, scratch, defn, categories)
@@ -72,7 +75,7 @@ def profile(ctx: Context, stmt: ast.Profile) -> Result:
         (m0, n0), (m1, n1) = months[-2], months[-1]
         change = f"{(n1 - n0) / n0:+.0%}" if n0 else "new"
         message += f"; rows by month {months[0][0]}…{m1}, last month {n1:,} ({change} vs {m0})"
-    return Result(table=table, message=message)
+    return Result(table=table, message=message, warnings=warnings)
 
 
 def _text(value: Any) -> str | None:
@@ -90,8 +93,8 @@ def _predictive_power(
     target = ctx.catalog.get_data(against.table, (TABLE, SOURCE))
     if target is None:
         raise ctx.fail(
-            LeadQLNameError, f"no table named `{against.table}`", against,
-            hint=did_you_mean(against.table, ctx.catalog.names((TABLE,))),
+            LeadQLNameError, f"no table or source named `{against.table}`", against,
+            hint=did_you_mean(against.table, ctx.catalog.names((TABLE, SOURCE))),
         )  # fmt: skip
     target_lower = {c.lower(): c for c in list(target.columns) + list(target.mappings)}
     column = target_lower.get(against.column.lower())
@@ -118,7 +121,7 @@ def _joined_sample(
         sql = f"SELECT *, {quote_ident(column)} AS __target__ FROM {scratch}"
         return _fetch(con, sql, exclude=column)
     connector = connector_for(ctx, target)
-    from_sql = check_schema(ctx, target, connector)
+    from_sql, _ = check_schema(ctx, target, connector)
     other = canonical.canonical_select(target, categories, from_sql, keep_columns=True)
     on = None
     for ref in target.references:  # the target table points at the profiled one
@@ -152,7 +155,7 @@ def _fetch(con: Any, sql: str, exclude: str | None) -> Any:
 def _power(feature: Any, target: Any) -> tuple[float | None, str]:
     import numpy as np
     import pandas as pd
-    from sklearn.metrics import normalized_mutual_info_score, roc_auc_score
+    from sklearn.metrics import adjusted_mutual_info_score, roc_auc_score
 
     mask = feature.notna() & target.notna()
     x, y = feature[mask], target[mask]
@@ -170,7 +173,9 @@ def _power(feature: Any, target: Any) -> tuple[float | None, str]:
         rho = pd.Series(np.asarray(x, dtype=float)).rank().corr(pd.Series(np.asarray(y, dtype=float)).rank())
         return round(abs(float(rho)), 4), "spearman"
     xs = pd.qcut(x, 10, duplicates="drop").astype(str) if numeric_x else x.astype(str)
-    return round(float(normalized_mutual_info_score(y.astype(str), xs)), 4), "mutual_info"
+    # Adjusted for chance: a column unique per row (an ID, an email) scores ~0, not 1.
+    ami = adjusted_mutual_info_score(y.astype(str), xs)
+    return round(max(0.0, float(ami)), 4), "mutual_info"
 
 
 def _out_of_fold_encoding(values: Any, labels: Any, folds: int = 5) -> Any:

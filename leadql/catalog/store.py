@@ -105,7 +105,7 @@ class Catalog:
                 span=span,
                 text=text,
                 hint=did_you_mean(name, self.names(kinds))
-                or f"SHOW {'SOURCES' if kinds == (SOURCE,) else 'TABLES'} lists them",
+                or " or ".join(f"SHOW {KIND_WORDS[k].upper()}S" for k in kinds) + " lists them",
             )
         return found
 

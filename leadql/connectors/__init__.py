@@ -52,10 +52,13 @@ def open_connector(
         return DuckDBFile(location, options, base_dir)
     if fmt == "sqlite":
         return SQLiteFile(location, options, base_dir)
+    tsv = fmt == "tsv" or location.split("?")[0].lower().rstrip("/").endswith((".tsv", ".tsv.gz"))
     if fmt == "tsv":
-        fmt, options = "csv", {"delimiter": "\t", **options}
+        fmt = "csv"
+    if tsv and "delimiter" not in {k.lower() for k in options}:
+        options = {"delimiter": "\t", **options}
+    # '\t' written in a statement is a tab (LeadQL strings keep backslashes as typed).
+    options = {k: ("\t" if isinstance(v, str) and v == "\\t" else v) for k, v in options.items()}
     if scheme is not None:
         return RemoteFiles(location, fmt, options)
-    if location.lower().endswith(".tsv") and "delimiter" not in {k.lower() for k in options}:
-        options = {"delimiter": "\t", **options}
     return LocalFiles(location, fmt, options, base_dir)

@@ -122,5 +122,6 @@ class Connector:
             if name.lower() not in known:
                 raise LeadQLSourceError(
                     f"{self.format} sources have no option `{name}`",
-                    hint=did_you_mean(name, known) or "options: " + ", ".join(sorted(known)),
+                    hint=did_you_mean(name, known)
+                    or ("options: " + ", ".join(sorted(known)) if known else "it takes no options"),
                 )

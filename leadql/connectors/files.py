@@ -109,7 +109,9 @@ class RemoteFiles(Connector):
         super().__init__(location, options)
         self.format = fmt
         self.scheme = url_scheme(location) or "file"
-        known = {"parquet": PARQUET_OPTIONS, "csv": {"delimiter": "", "header": ""}, "ndjson": {}, "json": {}}
+        # What pyarrow datasets honour; anything else would be silently ignored, so it is refused.
+        known = {"parquet": {"hive_partitioning": ""}, "csv": {"delimiter": "", "header": ""},
+                 "ndjson": {}, "json": {}}  # fmt: skip
         self.check_options(known[fmt])
         self._dataset: Any = None
 
@@ -144,19 +146,47 @@ class RemoteFiles(Connector):
             parse = pacsv.ParseOptions(delimiter=str(self.options.get("delimiter", ",")))
             read = pacsv.ReadOptions(autogenerate_column_names=not self.options.get("header", True))
             file_format: Any = pads.CsvFileFormat(parse_options=parse, read_options=read)
-        elif self.format in ("json", "ndjson"):
+        elif self.format == "json":
+            self._dataset = self._json_documents(fs, paths)
+            return self._dataset
+        elif self.format == "ndjson":
             file_format = pads.JsonFileFormat()
         else:
             file_format = pads.ParquetFileFormat()
+        partitioning = "hive" if self.options.get("hive_partitioning") else None
         try:
             self._dataset = pads.dataset(
-                paths, filesystem=PyFileSystem(FSSpecHandler(fs)), format=file_format
-            )
+                paths, filesystem=PyFileSystem(FSSpecHandler(fs)), format=file_format,
+                partitioning=partitioning,
+            )  # fmt: skip
         except Exception as e:  # pyarrow raises ArrowInvalid, OSError, ...
             raise LeadQLSourceError(
                 f"cannot read {self.location} as {self.format}: {str(e).splitlines()[0]}"
             ) from None
         return self._dataset
+
+    def _json_documents(self, fs: Any, paths: list[str]) -> Any:
+        """JSON files holding an array of objects (or NDJSON) read whole: pyarrow's reader only
+        takes newline-delimited records."""
+        import json
+
+        import pyarrow as pa
+
+        records: list[Any] = []
+        for path in paths:
+            try:
+                with fs.open(path, "rb") as f:
+                    raw = f.read().decode("utf-8")
+                data = json.loads(raw) if raw.lstrip().startswith("[") else [
+                    json.loads(line) for line in raw.splitlines() if line.strip()
+                ]  # fmt: skip
+            except (ValueError, UnicodeDecodeError) as e:
+                raise LeadQLSourceError(f"cannot read {path} as json: {e}") from None
+            records.extend(data if isinstance(data, list) else [data])
+        try:
+            return pa.Table.from_pylist(records)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+            raise LeadQLSourceError(f"cannot read {self.location} as json: {e}") from None
 
     def duckdb_from(self, con: Any) -> str:
         return quote_ident(self._register(con, self.dataset()))
