@@ -15,7 +15,7 @@ from typing import Any
 
 from leadql.catalog import canonical
 from leadql.catalog.definitions import SOURCE, TABLE, CategoryDef, DataDef
-from leadql.catalog.migrations import first_row
+from leadql.catalog.migrations import first_row, transaction
 from leadql.catalog.sketches import K, Sketch
 from leadql.connectors.base import quote_ident
 from leadql.context import Context
@@ -47,16 +47,11 @@ def analyze(ctx: Context, stmt: ast.Analyze) -> Result:
         targets = catalog.data_defs(SOURCE) + catalog.data_defs(TABLE)
     measured = [(defn, collect(ctx, defn)) for defn in targets]  # all or nothing is saved
     rows = []
-    ctx.con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(ctx.con):
         for defn, stats in measured:
             taken = catalog.save_statistics(defn.name, stats["row_count"], stats)
             rows.append((defn.name, defn.kind, stats["row_count"], len(stats["categories"]),
                          round(stats["seconds"], 3), taken.isoformat(sep=" ", timespec="seconds")))  # fmt: skip
-        ctx.con.execute("COMMIT")
-    except Exception:
-        ctx.con.execute("ROLLBACK")
-        raise
     warnings = [w for _, stats in measured for w in stats.get("warnings", [])]
     names = ["name", "kind", "rows", "categories", "seconds", "analyzed_at"]
     table = pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)}) if rows else None

@@ -21,7 +21,7 @@ from leadql.catalog.definitions import (
     Price,
     Reference,
 )
-from leadql.catalog.migrations import SCHEMA
+from leadql.catalog.migrations import SCHEMA, transaction
 from leadql.catalog.store import builtin_categories, category_from_statement
 from leadql.connectors import Connector, open_connector
 from leadql.connectors.base import quote_ident
@@ -103,17 +103,12 @@ def create_data(ctx: Context, stmt: ast.CreateSource | ast.CreateTable) -> Resul
     _check_projection(ctx, defn, categories, from_sql, stmt)
 
     con = ctx.con
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         catalog.put(kind, name, defn.to_json(), stmt.text)
         if existing is not None:
             con.execute(f"DELETE FROM {SCHEMA}.statistics WHERE lower(object_name) = lower(?)", [name])
         if kind == TABLE:
             _replace_view(con, name, connector)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     verb = "replaced" if existing else "created"
     mapped = ", ".join(defn.mappings) or "none"
     return Result(message=f"{verb} {kind} {name}: {len(columns)} columns; categories: {mapped}")
@@ -265,13 +260,8 @@ def create_category(ctx: Context, stmt: ast.CreateCategory) -> Result:
         )  # fmt: skip
     category = category_from_statement(stmt)
     _check_category_sql(ctx, category, stmt)
-    ctx.con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(ctx.con):
         ctx.catalog.put(CATEGORY, name, category.to_json(), stmt.text)
-        ctx.con.execute("COMMIT")
-    except Exception:
-        ctx.con.execute("ROLLBACK")
-        raise
     canonical.install_user_macros(ctx.con, {name.lower(): category})
     return Result(message=f"{'replaced' if existing else 'created'} category {name} ({category.type})")
 
@@ -332,15 +322,10 @@ def drop(ctx: Context, stmt: ast.Drop) -> Result:
                     hint="drop or replace those tables first",
                 )  # fmt: skip
     con = ctx.con
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         dropped = catalog.delete(kind, name)
         if kind == TABLE:
             con.execute(f"DROP VIEW IF EXISTS {quote_ident(name)}")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     if not dropped and not stmt.if_exists:
         raise ctx.fail(LeadQLNameError, f"no {kind} named `{name}`", stmt.name)
     return Result(message=f"dropped {kind} {name}" if dropped else f"no {kind} {name}; nothing dropped")

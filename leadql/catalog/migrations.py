@@ -7,6 +7,8 @@ number, so a crash half-way leaves the workspace at the old version, intact.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from leadql.errors import LeadQLExecutionError
@@ -44,6 +46,18 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
 ]
 
 LATEST = MIGRATIONS[-1][0]
+
+
+@contextmanager
+def transaction(con: Any) -> Iterator[None]:
+    """Everything inside commits together, or not at all."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def first_row(cursor: Any) -> Any:
@@ -85,16 +99,11 @@ def migrate(con: Any, *, read_only: bool = False) -> int:
     for target, statements in MIGRATIONS:
         if target <= version:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             for statement in statements:
                 con.execute(statement)
             con.execute(
                 f"INSERT OR REPLACE INTO {SCHEMA}.meta VALUES ('schema_version', ?)", [str(target)]
             )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         version = target
     return version
