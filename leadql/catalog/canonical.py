@@ -54,8 +54,8 @@ def canonical_select(
 ) -> str:
     """SELECT the record key and each mapped category (normalised) from `from_sql`.
 
-    `only` limits the categories; `with_raw` adds each category's value before normalisation as
-    text (to count what normalisation rejected); `keep_columns` keeps the source's own columns too
+    `only` limits the categories; `with_raw` adds each category's value before normalisation (to
+    count what normalisation rejected); `keep_columns` keeps the source's own columns too
     (own tables, which PREDICT reads as they are); `extra_columns` keeps just those.
     """
     items = [f"{record_key_sql(defn)} AS {RECORD_KEY}"]
@@ -65,7 +65,7 @@ def canonical_select(
         category = categories[name.lower()]
         items.append(f"{normalized_sql(category, f'({sql})')} AS {quote_ident(name)}")
         if with_raw:
-            items.append(f"CAST(({sql}) AS VARCHAR) AS {quote_ident(RAW_PREFIX + name)}")
+            items.append(f"({sql}) AS {quote_ident(RAW_PREFIX + name)}")
     taken = {c.lower() for c in wanted}
     kept = list(defn.columns) if keep_columns else list(extra_columns)
     for column in kept:
