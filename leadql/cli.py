@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", parents=[common], help="parse and validate files; report every error")
     check.add_argument("files", nargs="+", metavar="FILE")
     check.add_argument("--tree", action="store_true", help="print each statement's syntax tree")
-    sub.add_parser("demo", parents=[common], help="run the showcase on generated sample data")
+    demo = sub.add_parser("demo", parents=[common], help="run the showcase on generated sample data")
+    demo.add_argument("--people", type=int, default=20_000, help="size of the sample population")
     scheduler = sub.add_parser("scheduler", parents=[common], help="run due saved queries")
     scheduler.add_argument("--once", action="store_true", help="run what is due now, then exit")
     sub.add_parser("repl", parents=[common], help="the interactive shell (the default)")
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "demo":
             from leadql.demo import run_demo
 
-            return run_demo(sys.stdout)
+            return run_demo(sys.stdout, people=args.people)
         if args.action == "scheduler":
             from leadql.errors import LeadQLUnsupportedError
 

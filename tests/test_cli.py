@@ -115,9 +115,11 @@ def test_check_the_shipped_examples_and_stdlib(capsys) -> None:
 
 
 def test_demo_runs(capsys) -> None:
-    assert main(["demo"]) == 0
+    assert main(["demo", "--people", "2000"]) == 0
     out = capsys.readouterr().out
-    assert "statements parsed and checked, 0 errors" in out
+    assert "Generated 2,000 people, 12 vendors" in out
+    assert "leadql> ANALYZE;" in out and "predictive_power" in out
+    assert "all parsed and checked, 0 errors" in out
     assert "task: binary_classification" in out
 
 
