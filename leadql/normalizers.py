@@ -12,7 +12,8 @@ Contract of every macro:
 * it returns a value of `output_type`, or NULL when the input cannot be normalised; it never
   raises (TRY_CAST, try_strptime, regular-expression checks and CASE guard every conversion);
 * whitespace is squashed first: runs of spaces, tabs, new lines, non-breaking and other Unicode
-  spaces become one space, and the ends are trimmed.
+  spaces become one space, and the ends are trimmed;
+* text longer than 16 KiB is junk (NULL) for every normaliser but `text`.
 
 How the SQL is built (and why it looks the way it does — measured on DuckDB 2.0):
 
@@ -27,8 +28,12 @@ How the SQL is built (and why it looks the way it does — measured on DuckDB 2.
   uses the costly Unicode classes \\p{L} / \\p{N} (see `_INTL`).
 * Regular expressions avoid capture groups where a whole match will do: RE2 finds whole matches
   several times faster than sub-matches.
+* Inside a lambda every expression node is set up per chunk too, so lookups use one constant
+  MAP (`_map`) rather than a CASE with a branch per entry.
 * `x` is only referenced outside every lambda, and lambda variables are prefixed `lq_`, so a
-  source column can never be captured by a lambda by mistake.
+  source column is never captured by a lambda (the tests check it).
+* The argument expression `x` may be evaluated several times per row; normalisers are meant for
+  deterministic column expressions.
 """
 
 from __future__ import annotations
@@ -126,8 +131,11 @@ def _squash(v: str) -> str:
     )
 
 
-# The squashed text of the macro's argument.
-_V = _squash("TRY_CAST(x AS VARCHAR)")
+# The macro's argument as text, and that text squashed. Beyond 16 KiB a value is no name,
+# address, number or code but junk, and giving NULL at once keeps hostile megabyte values cheap
+# (only `text` takes values of any length).
+_TEXT = "TRY_CAST(x AS VARCHAR)"
+_V = _squash(f"CASE WHEN strlen({_TEXT}) <= 16384 THEN {_TEXT} END")
 
 
 def _junk(v: str, max_len: int, needs: str = _LETTER) -> str:
@@ -780,7 +788,7 @@ def _seniority() -> str:
 
 
 def _text_norm() -> str:
-    return _let(_V, "lq_s", "CASE WHEN lq_s <> '' THEN lq_s END")
+    return _let(_squash(_TEXT), "lq_s", "CASE WHEN lq_s <> '' THEN lq_s END")
 
 
 # --------------------------------------------------------------------------------------------

@@ -169,6 +169,17 @@ def test_random_text_gives_null_or_valid(con, values: list[str]) -> None:
             assert _valid(name, got), (name, got)
 
 
+def test_huge_values_are_cheap(con) -> None:
+    # Megabyte values (hostile or broken files) are junk for every normaliser but `text`, and
+    # they must not make a scan crawl.
+    for value in ("ab " * 1_000_000, "x" * 3_000_000, "1-" * 1_000_000):
+        started = time.perf_counter()
+        for name in NORMALIZERS:
+            got = _apply(con, name, value)
+            assert (got is not None) == (name == "text"), name
+        assert time.perf_counter() - started < 10
+
+
 def test_every_category_normaliser_exists() -> None:
     text = (stdlib_path() / "categories.lql").read_text(encoding="utf-8")
     used = re.findall(r"\bNORMALIZE\s+WITH\s+([A-Za-z_][A-Za-z0-9_]*)", text, flags=re.IGNORECASE)
@@ -214,17 +225,25 @@ def test_install_is_idempotent_and_per_connection() -> None:
         b.close()
 
 
-def test_argument_expression_and_lambda_named_columns() -> None:
+def test_columns_named_like_lambda_variables_are_not_captured() -> None:
     # The argument may be any SQL expression, even over columns named like the macros' lambda
-    # variables, and it is not captured by them.
+    # variables (lq_...), and must never be captured by them.
+    sql = " ".join(n.macro_sql for n in NORMALIZERS.values())
+    names = sorted(set(re.findall(r"\blq_[a-z]+\b", sql)))
     c = duckdb.connect()
     try:
         install(c)
-        got = c.execute(
-            "SELECT leadql_norm_street(lq_s || ' ' || lq_w), leadql_norm_person_name(lq_w) "
-            "FROM (SELECT '12' AS lq_s, 'main street' AS lq_w)"
-        ).fetchone()
-        assert got == ("12 MAIN ST", "Main Street")
+        for norm in NORMALIZERS.values():
+            values = [v for v, _ in norm.examples if isinstance(v, str)]
+            calls = ", ".join(f"{macro_name(norm.name)}({n} || '')" for n in names)
+            columns = ", ".join(f"v AS {n}" for n in names)
+            rows = c.execute(
+                f"SELECT {macro_name(norm.name)}(v), {calls} "
+                f"FROM (SELECT v, {columns} FROM (SELECT unnest(?::VARCHAR[]) AS v))",
+                [values],
+            ).fetchall()
+            for expected, *got in rows:
+                assert got == [expected] * len(names), norm.name
     finally:
         c.close()
 
@@ -258,7 +277,9 @@ _GENERATED = {
 
 
 @pytest.mark.slow
-def test_million_rows_through_every_normaliser() -> None:
+def test_many_rows_through_every_normaliser() -> None:
+    """Vectorised over many generated rows, every normaliser keeps some values. (Speed is
+    measured in bench/bench_catalog.py, not asserted here.)"""
     assert set(_GENERATED) == set(NORMALIZERS)
     c = duckdb.connect()
     try:
@@ -266,17 +287,13 @@ def test_million_rows_through_every_normaliser() -> None:
         c.execute(
             "CREATE TEMP TABLE raw AS SELECT "
             + ", ".join(f"{sql} AS {name}" for name, sql in _GENERATED.items())
-            + " FROM range(1000000) t(i)"
+            + " FROM range(100000) t(i)"
         )
         projection = ", ".join(f"{macro_name(name)}({name}) AS {name}" for name in NORMALIZERS)
-        started = time.perf_counter()
         c.execute(f"CREATE TEMP TABLE clean AS SELECT {projection} FROM raw")
-        elapsed = time.perf_counter() - started
-        print(f"\n1,000,000 rows x {len(NORMALIZERS)} normalisers: {elapsed:.2f} s")
         filled = ", ".join(f"count({name})" for name in NORMALIZERS)
         counts = c.execute(f"SELECT count(*), {filled} FROM clean").fetchone()
-        assert counts[0] == 1_000_000
+        assert counts[0] == 100_000
         assert all(n > 0 for n in counts[1:])  # every normaliser kept some values
-        assert elapsed < 20, f"normalising 1M rows took {elapsed:.1f} s"
     finally:
         c.close()

@@ -4,6 +4,7 @@ typos on byte matrices, bijective id scrambling."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -247,6 +248,20 @@ def affine_ids(x: np.ndarray, modulus: int, salt: int) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- DuckDB results
+
+
+def duck_connect(scratch) -> Any:
+    """An in-memory DuckDB connection for the generator's own queries: bounded memory,
+    spilling to the scratch folder, results in insertion order, no progress bar."""
+    import duckdb
+
+    con = duckdb.connect()
+    spill = str(scratch / "duckdb").replace("'", "''")
+    con.execute(f"SET temp_directory = '{spill}'")
+    con.execute("SET memory_limit = '2GB'")
+    con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def duck_table(con, sql: str) -> pa.Table:

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from leadql.sample._arrow import (
     STRING,
+    duck_connect,
     duck_reader,
     replace_where,
     set_null,
@@ -239,18 +240,15 @@ _FINAL_SQL = {
 }
 
 
-def finish(parts: dict[str, Path], folder: Path) -> dict[str, Path]:
+def finish(parts: dict[str, Path], folder: Path, scratch: Path) -> dict[str, Path]:
     """Number the rows in time order and write the CRM tables; returns table -> path."""
-    import duckdb
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
     folder.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
-    con = duckdb.connect()
+    con = duck_connect(scratch)
     try:
-        con.execute("SET preserve_insertion_order = true")
-        con.execute("SET enable_progress_bar = false")
         for name, path in parts.items():
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
         con.execute(

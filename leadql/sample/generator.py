@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from leadql.sample import crm as crm_mod
 from leadql.sample import vocab as V
-from leadql.sample._arrow import STRING, duck_table, take
+from leadql.sample._arrow import STRING, duck_connect, duck_table, take
 from leadql.sample.noise import ChunkCache, VendorWorld, key_digits, vendor_records, vendor_schema
 from leadql.sample.population import (
     TRUTH_SCHEMA,
@@ -88,12 +88,12 @@ class SampleData:
         for spec in self.vendors:
             path = self.vendor_files[spec.name]
             location = str(path / f"*.{spec.format}") if spec.is_folder else str(path)
-            maps = ", ".join(f"{c} = {sql}" for c, sql in spec.map_sql().items())
+            maps = ",\n       ".join(f"{c} = {sql}" for c, sql in spec.map_sql().items())
             price = f"PRICE {_num(spec.price_per_record)} PER RECORD"
             if spec.price_per_query:
                 price += f", {_num(spec.price_per_query)} PER QUERY"
             out += [
-                f"CREATE OR REPLACE SOURCE {spec.name}",
+                f"CREATE OR REPLACE SOURCE {quote(spec.name)}",
                 f"  FROM {_str(location)}",
                 f"  KEY {quote(spec.key_column)}",
                 f"  MAP ({maps})",
@@ -372,9 +372,11 @@ def _generate(
     }
 
     # 1. where everyone lives, so each chunk knows which phone numbers earlier chunks took
-    geo = [geography(_rng(seed, _STAGE_GEO, i), n) for i, (_, n) in enumerate(chunks)]
-    np.save(scratch / "phones_taken.npy", PhoneBook.chunk_offsets([area for _, area in geo]))
-    del geo
+    counts = [
+        PhoneBook.area_counts(geography(_rng(seed, _STAGE_GEO, i), n)[1])
+        for i, (_, n) in enumerate(chunks)
+    ]
+    np.save(scratch / "phones_taken.npy", PhoneBook.chunk_offsets(counts))
 
     # 2. people, chunk by chunk -> raw truth parts
     _run(ctx, [{"kind": "people", "chunks": [i]} for i in range(len(chunks))], workers, scratch)
@@ -418,7 +420,7 @@ def _generate(
                     pa.table([vendor, batch.column(0), batch.column(1)], schema=links_schema)
                 )
     crm_paths = {name: scratch / f"crm_{name}.parquet" for name in crm_mod.FILES}
-    crm_files = crm_mod.finish(crm_paths, folder / CRM_FOLDER) if crm else {}
+    crm_files = crm_mod.finish(crm_paths, folder / CRM_FOLDER, scratch) if crm else {}
     vendor_files = {spec.name: folder / spec.file_name for spec in vendors}
     return SampleData(folder, people, seed, truth_path, vendor_files, crm_files, vendors)
 
@@ -565,23 +567,36 @@ def _vendor_job(ctx: dict, job: dict) -> None:
 def _email_fixes(scratch: Path) -> pa.Table:
     """person_id, column, new value for every email or work email an earlier person already has.
 
-    The new address inserts '_<n>' before the '@' (n = 100 * rank + person_id % 97): no
-    generated address ends its local part that way, so the result is unique."""
-    import duckdb
-
-    con = duckdb.connect()
+    As on a real mail service, the later holder of a taken address gets digits added
+    (john.smith@ -> john.smith4821@); clashes that creates are resolved the same way, round by
+    round, with other digits, until every address is unique."""
+    con = duck_connect(scratch)
     try:
-        con.execute("SET enable_progress_bar = false")
         path = str(scratch / "raw-*.parquet").replace("'", "''")
+        con.execute(
+            f"CREATE TABLE e AS SELECT person_id, email, email AS email_0, work_email, "
+            f"work_email AS work_email_0 FROM read_parquet('{path}')"
+        )
+        for col in ("email", "work_email"):
+            for attempt in range(1, 50):
+                con.execute(f"""
+                    CREATE OR REPLACE TEMP TABLE taken AS
+                    SELECT person_id FROM (
+                        SELECT person_id,
+                               row_number() OVER (PARTITION BY {col} ORDER BY person_id) AS rn
+                        FROM e WHERE {col} IS NOT NULL)
+                    WHERE rn > 1""")
+                if not con.execute("SELECT count(*) FROM taken").fetchall()[0][0]:
+                    break
+                # 2 to 4 digits first; more digits in the (rare) later rounds
+                span = 9_990 * 10 ** min(attempt - 1, 4)
+                number = f"(person_id * 2654435761 + {attempt * 40_503}) % {span} + 10"
+                con.execute(f"""
+                    UPDATE e SET {col} = split_part({col}_0, '@', 1) || CAST({number} AS VARCHAR)
+                                         || '@' || split_part({col}_0, '@', 2)
+                    WHERE person_id IN (SELECT person_id FROM taken)""").fetchall()
         sql = " UNION ALL ".join(
-            f"""SELECT person_id, '{col}' AS col,
-                       split_part({col}, '@', 1) || '_'
-                       || CAST(rn * 100 + person_id % 97 AS VARCHAR)
-                       || '@' || split_part({col}, '@', 2) AS value
-                FROM (SELECT person_id, {col},
-                             row_number() OVER (PARTITION BY {col} ORDER BY person_id) AS rn
-                      FROM read_parquet('{path}') WHERE {col} IS NOT NULL)
-                WHERE rn > 1"""
+            f"SELECT person_id, '{col}' AS col, {col} AS value FROM e WHERE {col} <> {col}_0"
             for col in ("email", "work_email")
         )
         return duck_table(con, f"SELECT * FROM ({sql}) ORDER BY person_id, col")

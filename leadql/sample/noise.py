@@ -212,6 +212,16 @@ _ADDRESS = (
     "prev_zip",
 )
 _WORK = ("company_id", "title", "department", "seniority")
+_WORK_CATEGORIES = (
+    "company_name",
+    "domain",
+    "industry",
+    "employees",
+    "revenue",
+    "title",
+    "seniority",
+    "department",
+)
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -248,16 +258,15 @@ _NICK_COUNT = np.array([len(V.NICKNAMES[f]) for f in _NICK_FORMAL])
 
 
 def _wrong_first(values: pa.Array, rng: np.random.Generator) -> pa.Array:
+    """A nickname (William -> Bill) when there is one, a typo, or just the initial."""
     n = len(values)
-    nick_i = pc.index_in(values, value_set=pa.array(_NICK_FORMAL)).to_numpy(zero_copy_only=False)
-    has_nick = ~np.isnan(nick_i.astype(float)) if nick_i.dtype == object else np.isfinite(nick_i)
-    nick_i = np.where(has_nick, np.nan_to_num(nick_i.astype(float)), 0).astype(np.int64)
-    nick = take(_NICK_FLAT, _NICK_START[nick_i] + (rng.random(n) * _NICK_COUNT[nick_i]).astype(int))
+    formal = pc.index_in(values, value_set=pa.array(_NICK_FORMAL))
+    has_nick = pc.is_valid(formal).to_numpy(zero_copy_only=False)
+    i = pc.fill_null(formal, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    nick = take(_NICK_FLAT, _NICK_START[i] + (rng.random(n) * _NICK_COUNT[i]).astype(np.int64))
     roll = rng.random(n)
-    out = typo(values, rng)
-    out = replace_where(out, has_nick & (roll < 0.5), nick)
-    initial = pc.utf8_slice_codeunits(values, 0, 1)
-    return replace_where(out, roll > 0.92, initial)
+    out = replace_where(typo(values, rng), has_nick & (roll < 0.5), nick)
+    return replace_where(out, roll > 0.92, pc.utf8_slice_codeunits(values, 0, 1))
 
 
 def _wrong_last(values: pa.Array, rng: np.random.Generator) -> pa.Array:
@@ -275,10 +284,11 @@ def _wrong_email(values: pa.Array, rng: np.random.Generator, work: bool) -> pa.A
     at = pc.find_substring(values, "@").to_numpy(zero_copy_only=False)
     out = typo(values, rng, limit=at)
     roll = rng.random(n)
-    if work:  # a guessed pattern at the right company
-        first_initial = pc.utf8_slice_codeunits(local, 0, 1)
-        guess = join(first_initial, pc.utf8_slice_codeunits(local, 1, 40), "1", "@", dom)
-        out = replace_where(out, roll < 0.4, guess)
+    if work:  # the right company, the wrong pattern guessed: john.smith@ -> jsmith@
+        names = pc.extract_regex(local, r"^(?P<f>[a-z0-9]+)[._](?P<l>[a-z0-9]+)$")
+        guess = join(pc.utf8_slice_codeunits(names.field("f"), 0, 1), names.field("l"), "@", dom)
+        guessed = pc.is_valid(names).to_numpy(zero_copy_only=False) & (roll < 0.4)
+        out = replace_where(out, guessed, guess)
     else:  # the same name at another provider, or an old address
         other = take(_DOMAINS, rng.integers(0, len(V.EMAIL_DOMAINS), n))
         moved = join(local, "@", other)
@@ -380,15 +390,11 @@ def _render(
     if target != STRING and category in NATIVE:
         return pc.cast(values, target)
     if target == pa.int64():  # zip or phone stored as a number
-        digits = (
-            _phone_digits(values)
-            if category == "phone"
-            else to_numpy(pc.cast(values, pa.int64()), 0)
-        )
-        return set_null(
-            pa.array(np.asarray(digits, dtype=np.int64)),
-            pc.is_null(values).to_numpy(zero_copy_only=False),
-        )
+        if category == "phone":
+            digits = _phone_digits(values)
+        else:
+            digits = to_numpy(pc.cast(values, pa.int64()), 0).astype(np.int64)
+        return set_null(pa.array(digits), pc.is_null(values).to_numpy(zero_copy_only=False))
     styles = STYLES[category]
     style_i = _style_index(spec, category, rng, n)
     dom = styles.index(dominant_style(spec, category))
@@ -491,15 +497,11 @@ def _variant(
         flat = [w for s in V.MARITAL_STATUSES for w in V.MARITAL_WORDS[s]]
         pick = i.to_numpy(zero_copy_only=False) * 3 + rng.integers(0, 3, n)
         return take(strings(flat), pick)
-    if category == "company_name":
+    if category == "company_name":  # the company's own legal form: ', Inc.', ' LLC', ...
+        if style == "bare":
+            return values
         legal = join(values, extra["legal"])
-        return (
-            pc.utf8_upper(legal)
-            if style == "upper_legal"
-            else legal
-            if style == "legal"
-            else values
-        )
+        return pc.utf8_upper(legal) if style == "upper_legal" else legal
     if category == "domain":
         return {
             "bare": lambda: values,
@@ -556,9 +558,10 @@ def _include(spec: VendorSpec, truth: pa.Table, rng: np.random.Generator) -> np.
         weight = np.where(truth["homeowner"].to_numpy(zero_copy_only=False), 3.0, 0.5)
     elif spec.bias in ("young", "old"):
         age = to_numpy(truth["age"])
-        weight = (
-            np.where(age < 40, 2.0, 0.7) if spec.bias == "young" else np.where(age >= 50, 1.8, 0.6)
-        )
+        if spec.bias == "young":
+            weight = np.where(age < 40, 2.0, 0.7)
+        else:
+            weight = np.where(age >= 50, 1.8, 0.6)
     weight = np.where(eligible, weight, 0.0)
     total = weight.sum()
     if total <= 0:
@@ -609,11 +612,9 @@ def vendor_records(
     src = np.concatenate(
         [rows[_block_shuffle(rng, rows.size)], again[_block_shuffle(rng, again.size)]]
     )
-    xid = (
-        pid[src]
-        - 1
-        + np.concatenate([np.zeros(rows.size, np.int64), np.full(again.size, world.people)])
-    )
+    # the id number each record's key scrambles: person index, + people for the second record
+    second = np.concatenate([np.zeros(rows.size, np.int64), np.full(again.size, world.people)])
+    xid = pid[src] - 1 + second
     t = truth.select(_needed(spec)).take(pa.array(src, type=pa.int64()))
     m = t.num_rows
     e = 1.0 - spec.quality
@@ -655,18 +656,8 @@ def vendor_records(
 
 _NEEDS = {
     "email": ("email", "work_email"),
-    "street": _ADDRESS,
-    "city": _ADDRESS,
-    "state": _ADDRESS,
-    "zip": _ADDRESS,
-    "company_name": _WORK,
-    "domain": _WORK,
-    "industry": _WORK,
-    "employees": _WORK,
-    "revenue": _WORK,
-    "title": _WORK,
-    "seniority": _WORK,
-    "department": _WORK,
+    **{c: _ADDRESS for c in ("street", "city", "state", "zip")},
+    **{c: _WORK for c in _WORK_CATEGORIES},
 }
 
 
@@ -757,11 +748,10 @@ def _canonical_values(
         out["homeowner"] = replace_where(own, _mask(rng, m, e), pc.invert(own))
     if "gender" in wanted:
         gender = t["gender"].combine_chunks()
-        flip = take(
-            strings(["M", "F", "F"]),
-            pc.fill_null(pc.index_in(gender, value_set=pa.array(["F", "M", "X"])), 0).to_numpy(
-                zero_copy_only=False
-            ),
+        code = pc.index_in(gender, value_set=pa.array(["F", "M", "X"]))
+        flip = strings(["M", "F", "F"]).take(pc.fill_null(code, 0))  # X becomes F or M
+        flip = replace_where(
+            flip, rng.random(m) < 0.5, strings(["M", "F", "M"]).take(pc.fill_null(code, 0))
         )
         out["gender"] = replace_where(gender, _mask(rng, m, e), flip)
     if "marital_status" in wanted:
@@ -772,16 +762,7 @@ def _canonical_values(
         other = take(strings(V.MARITAL_STATUSES), _other(rng, i, 4))
         out["marital_status"] = replace_where(marital, _mask(rng, m, e), other)
 
-    if wanted & {
-        "company_name",
-        "domain",
-        "industry",
-        "employees",
-        "revenue",
-        "title",
-        "seniority",
-        "department",
-    }:
+    if wanted & set(_WORK_CATEGORIES):
         out.update(_work(world, t, rng, e))
     return out
 

@@ -273,10 +273,15 @@ class PhoneBook:
         self.shift = rng.integers(0, _LOCAL_SPACE, len(AREA_CODES))
 
     @staticmethod
-    def chunk_offsets(areas_per_chunk: list[np.ndarray]) -> np.ndarray:
-        """(chunk, area code) -> numbers taken by earlier chunks."""
-        counts = np.array([np.bincount(a, minlength=len(AREA_CODES)) for a in areas_per_chunk])
+    def chunk_offsets(counts_per_chunk: list[np.ndarray]) -> np.ndarray:
+        """(chunk, area code) -> numbers taken by earlier chunks, from each chunk's
+        `area_counts`."""
+        counts = np.array(counts_per_chunk, dtype=np.int64).reshape(-1, len(AREA_CODES))
         return np.cumsum(counts, axis=0) - counts
+
+    @staticmethod
+    def area_counts(area: np.ndarray) -> np.ndarray:
+        return np.bincount(area, minlength=len(AREA_CODES))
 
     def numbers(self, area: np.ndarray, taken: np.ndarray) -> np.ndarray:
         """Ten-digit numbers (int64) for people with these area-code indexes."""
