@@ -193,9 +193,14 @@ def _check_projection(
         try:
             ctx.con.execute(f"DESCRIBE {canonical.canonical_select(single, categories, from_sql)} LIMIT 0")
         except duckdb.Error as e:
-            detail = str(e).split("\n")[0].split("Error: ", 1)[-1]
+            detail = _duckdb_detail(e)
             raise ctx.fail(LeadQLTypeError, f"the MAP expression for {m.category.value} does not work: {detail}", m.expr) from None
     raise ctx.fail(LeadQLExecutionError, "the source cannot be read with this MAP and KEY", stmt)
+
+
+def _duckdb_detail(error: Exception) -> str:
+    """DuckDB's message without its "Binder Error:" prefix and position lines."""
+    return str(error).split("\n")[0].split("Error: ", 1)[-1]
 
 
 def _reference(ctx: Context, ref: ast.Reference, by_lower: dict[str, str], source: str) -> Reference:
@@ -283,7 +288,7 @@ def _check_category_sql(ctx: Context, category: CategoryDef, stmt: ast.CreateCat
         try:
             ctx.con.execute(f"SELECT TRY_CAST(({category.normalize_sql.replace('value', 'NULL::VARCHAR')}) AS {category.type})")
         except duckdb.Error as e:
-            detail = str(e).split("\n")[0].split("Error: ", 1)[-1]
+            detail = _duckdb_detail(e)
             raise ctx.fail(LeadQLTypeError, f"the NORMALIZE AS expression does not work: {detail}", stmt.normalize_expr) from None
 
 
