@@ -88,62 +88,27 @@ STYLES: dict[str, tuple[str, ...]] = {
     "seniority": ("word", "canonical", "alt"),
     "department": ("proper", "upper", "lower"),
 }
+# fmt: off
 _DOMINANT = {
-    "first_name": 2,
-    "last_name": 2,
-    "city": 2,
-    "email": 1,
-    "phone": 7,
-    "street": 4,
-    "state": 3,
-    "zip": 2,
-    "birth_date": 3,
-    "age": 1,
-    "income": 3,
-    "hhi": 3,
-    "revenue": 3,
-    "employees": 2,
-    "homeowner": 4,
-    "gender": 2,
-    "marital_status": 2,
-    "company_name": 2,
-    "domain": 3,
-    "industry": 2,
-    "title": 2,
-    "seniority": 2,
-    "department": 2,
-    "fico": 1,
+    "first_name": 2, "last_name": 2, "city": 2, "email": 1, "phone": 7, "street": 4, "state": 3,
+    "zip": 2, "birth_date": 3, "age": 1, "income": 3, "hhi": 3, "revenue": 3, "employees": 2,
+    "homeowner": 4, "gender": 2, "marital_status": 2, "company_name": 2, "domain": 3,
+    "industry": 2, "title": 2, "seniority": 2, "department": 2, "fico": 1,
 }
 
 # Native Arrow types for typed vendors (numbers, dates and flags not written as text).
 NATIVE: dict[str, pa.DataType] = {
-    "birth_date": pa.date32(),
-    "age": pa.int32(),
-    "income": pa.float64(),
-    "hhi": pa.float64(),
-    "revenue": pa.float64(),
-    "fico": pa.int32(),
-    "employees": pa.int32(),
-    "homeowner": pa.bool_(),
+    "birth_date": pa.date32(), "age": pa.int32(), "income": pa.float64(), "hhi": pa.float64(),
+    "revenue": pa.float64(), "fico": pa.int32(), "employees": pa.int32(), "homeowner": pa.bool_(),
 }
 
 # How often a category is left empty, relative to the vendor's `missing` rate.
 _MISSING_FACTOR = {
-    "first_name": 0.2,
-    "last_name": 0.2,
-    "state": 0.3,
-    "zip": 0.4,
-    "city": 0.5,
-    "street": 0.7,
-    "company_name": 0.3,
-    "income": 1.5,
-    "hhi": 1.5,
-    "revenue": 1.8,
-    "employees": 1.5,
-    "birth_date": 1.3,
-    "marital_status": 1.4,
-    "gender": 0.8,
+    "first_name": 0.2, "last_name": 0.2, "state": 0.3, "zip": 0.4, "city": 0.5, "street": 0.7,
+    "company_name": 0.3, "income": 1.5, "hhi": 1.5, "revenue": 1.8, "employees": 1.5,
+    "birth_date": 1.3, "marital_status": 1.4, "gender": 0.8,
 }
+# fmt: on
 
 
 def dominant_style(spec: VendorSpec, category: str) -> str:
@@ -200,28 +165,13 @@ def key_digits(people: int) -> int:
     return max(6, len(str(2 * max(people, 1))))
 
 
-_ADDRESS = (
-    "street",
-    "city",
-    "state",
-    "zip",
-    "moved_at",
-    "prev_street",
-    "prev_city",
-    "prev_state",
-    "prev_zip",
-)
+# fmt: off
+_ADDRESS = ("street", "city", "state", "zip", "moved_at", "prev_street", "prev_city", "prev_state",
+            "prev_zip")
+# fmt: on
 _WORK = ("company_id", "title", "department", "seniority")
-_WORK_CATEGORIES = (
-    "company_name",
-    "domain",
-    "industry",
-    "employees",
-    "revenue",
-    "title",
-    "seniority",
-    "department",
-)
+_WORK_CATEGORIES = ("company_name", "domain", "industry", "employees", "revenue", "title",
+                    "seniority", "department")  # fmt: skip
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -834,7 +784,13 @@ def _address(
         last2 = z % 100
         return fmt_int(z - last2 + (last2 + rng.integers(1, 98, len(v))) % 99 + 1, 5)
 
-    addr["city"] = _apply(addr["city"], _mask(rng, m, e * 0.25), lambda v, _: typo(v, rng))
+    def other_state(v: pa.Array, _: np.ndarray) -> pa.Array:  # Kansas City, KS or MO?
+        current = pc.fill_null(pc.index_in(v, value_set=_STATE), 0).to_numpy(zero_copy_only=False)
+        new = _pick(rng, V.STATES.population, len(v))
+        return take(_STATE, np.where(new == current, (current + 1) % len(V.STATES.codes), new))
+
+    addr["city"] = _apply(addr["city"], _mask(rng, m, e * 0.45), lambda v, _: typo(v, rng))
+    addr["state"] = _apply(addr["state"], _mask(rng, m, e * 0.35), other_state)
     addr["zip"] = _apply(addr["zip"], _mask(rng, m, e * 0.35), zip_digit)
     return addr
 

@@ -183,10 +183,7 @@ def make_companies(n: int, rng: np.random.Generator) -> Companies:
     )
     word = take(words, rng.integers(0, len(words), n))
     word2 = take(words, rng.integers(0, len(words), n))
-    brand = join(
-        take(strings(V.BRAND_PREFIXES), rng.integers(0, len(V.BRAND_PREFIXES), n)),
-        take(strings(V.BRAND_SUFFIXES), rng.integers(0, len(V.BRAND_SUFFIXES), n)),
-    )
+    brand = take(strings(V.BRANDS), rng.integers(0, len(V.BRANDS), n))
     surname = take(_LAST, _pick(rng, V.SURNAME_WEIGHTS, n))
     surname2 = take(_LAST, _pick(rng, V.SURNAME_WEIGHTS, n))
     pattern = _pick(rng, np.array([35, 10, 10, 15, 8, 12, 10]), n)

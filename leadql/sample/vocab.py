@@ -652,6 +652,17 @@ BRAND_SUFFIXES = (
     "sight grid"
 ).split()
 
+
+
+def _brand(prefix: str, suffix: str) -> str:
+    # vowel meets vowel: the prefix gives way (Veri + ify -> Verify, Medi + ora -> Medora)
+    if prefix[-1] in "aeiou" and suffix[0] in "aeiou":
+        prefix = prefix[:-1]
+    return prefix + suffix
+
+
+BRANDS = sorted({_brand(p, s) for p in BRAND_PREFIXES for s in BRAND_SUFFIXES if s != p.lower()})
+
 LEGAL_FORMS: tuple[tuple[str, float], ...] = (
     (", Inc.", 34),
     (" Inc", 10),
