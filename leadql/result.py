@@ -60,7 +60,7 @@ class Result:
         if self.table is None:
             if self._columns:
                 data = {name: [row[i] for row in self._rows or []] for i, name in enumerate(self._columns)}
-                self.table = pa.table(data)
+                self.table = pa.Table.from_pydict(data)
             else:
                 self.table = pa.table({})
         return self.table

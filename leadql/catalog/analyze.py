@@ -37,8 +37,6 @@ def is_numeric(type_sql: str) -> bool:
 
 
 def analyze(ctx: Context, stmt: ast.Analyze) -> Result:
-    import pyarrow as pa
-
     catalog = ctx.catalog
     if stmt.name is not None:
         kinds = {"SOURCE": (SOURCE,), "TABLE": (TABLE,)}.get(stmt.kind or "", (SOURCE, TABLE))
@@ -54,12 +52,9 @@ def analyze(ctx: Context, stmt: ast.Analyze) -> Result:
                          round(stats["seconds"], 3), taken.isoformat(sep=" ", timespec="seconds")))  # fmt: skip
     warnings = [w for _, stats in measured for w in stats.get("warnings", [])]
     names = ["name", "kind", "rows", "categories", "seconds", "analyzed_at"]
-    table = pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)}) if rows else None
-    return Result(
-        table=table,
-        message=None if rows else "nothing to analyze: no sources or tables",
-        warnings=warnings,
-    )
+    if not rows:
+        return Result(message="nothing to analyze: no sources or tables", warnings=warnings)
+    return Result.from_rows(names, rows, warnings=warnings)
 
 
 def collect(ctx: Context, defn: DataDef) -> dict[str, Any]:

@@ -337,10 +337,8 @@ def drop(ctx: Context, stmt: ast.Drop) -> Result:
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> Result:
-    import pyarrow as pa
-
-    data = {c: [r.get(c) for r in rows] for c in columns}
-    return Result(table=pa.table(data) if rows else pa.table({c: pa.array([], pa.string()) for c in columns}))
+    # Plain rows: printing a listing never needs pyarrow (whose import pulls in pandas).
+    return Result.from_rows(columns, [tuple(r.get(c) for c in columns) for r in rows])
 
 
 def _money(value: Decimal) -> float:

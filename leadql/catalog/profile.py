@@ -27,8 +27,6 @@ IDENTITY = ("email", "phone")
 
 
 def profile(ctx: Context, stmt: ast.Profile) -> Result:
-    import pyarrow as pa
-
     from leadql.catalog.ddl import connector_for
 
     kind = SOURCE if stmt.kind == "SOURCE" else TABLE
@@ -68,14 +66,14 @@ def profile(ctx: Context, stmt: ast.Profile) -> Result:
     if stmt.against is not None:
         columns += ["predictive_power", "measure"]
         rows.sort(key=lambda r: -(r["predictive_power"] or 0))
-    table = pa.table({c: [r[c] for r in rows] for c in columns})
+    table_rows = [tuple(r[c] for c in columns) for r in rows]
     message = f"{kind} {defn.name}: {stats['row_count']:,} rows"
     months = stats.get("rows_by_month") or []
     if len(months) >= 2:
         (m0, n0), (m1, n1) = months[-2], months[-1]
         change = f"{(n1 - n0) / n0:+.0%}" if n0 else "new"
         message += f"; rows by month {months[0][0]}…{m1}, last month {n1:,} ({change} vs {m0})"
-    return Result(table=table, message=message, warnings=warnings)
+    return Result.from_rows(columns, table_rows, message=message, warnings=warnings)
 
 
 def _text(value: Any) -> str | None:

@@ -22,11 +22,8 @@ class Node:
     def children(self) -> list[Node]:
         """Direct child nodes, in field order (tuples are flattened)."""
         out: list[Node] = []
-        for f in fields(self):
-            if f.name == "span":
-                continue
-            value = getattr(self, f.name)
-            _collect_nodes(value, out)
+        for name in _field_names(type(self)):
+            _collect_nodes(getattr(self, name), out)
         return out
 
     def walk(self) -> list[Node]:
@@ -38,6 +35,18 @@ class Node:
             out.append(node)
             stack.extend(reversed(node.children()))
         return out
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A node class's data fields (not span or text), computed once per class."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = tuple(f.name for f in fields(cls) if f.name not in ("span", "text"))
+        _FIELD_NAMES[cls] = names
+    return names
 
 
 def _collect_nodes(value: object, out: list[Node]) -> None:
