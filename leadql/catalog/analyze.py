@@ -72,7 +72,7 @@ def collect(ctx: Context, defn: DataDef) -> dict[str, Any]:
         defn, categories, from_sql, with_raw=True, keep_columns=defn.kind == TABLE,
         extra_columns=canonical.structural_columns(defn),
     )
-    connector._run(con, lambda: con.execute(f"CREATE TEMP TABLE {scratch} AS {select}"))
+    connector.run_read(con, lambda: con.execute(f"CREATE TEMP TABLE {scratch} AS {select}"))
     try:
         stats = _measure(con, scratch, defn, categories)
     finally:

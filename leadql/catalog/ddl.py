@@ -73,7 +73,7 @@ def create_data(ctx: Context, stmt: ast.CreateSource | ast.CreateTable) -> Resul
         columns = connector.schema(ctx.con)
         from_sql = connector.duckdb_from(ctx.con)
         if from_sql is None:
-            from_sql = quote_ident(connector._register(ctx.con, connector.scan(ctx.con, None, None, 0)))
+            from_sql = quote_ident(connector.register_arrow(ctx.con, connector.scan(ctx.con, None, None, 0)))
     except LeadQLError as e:
         raise _at_location(e, stmt, ctx) from None
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from leadql.catalog.definitions import DataDef
 from leadql.connectors import Connector
-from leadql.connectors.base import quote_ident
 from leadql.context import Context
 from leadql.errors import LeadQLSourceError
 
@@ -41,9 +40,7 @@ def check_schema(ctx: Context, defn: DataDef, connector: Connector) -> tuple[str
             f"{'are' if len(missing) > 1 else 'is'} gone from {defn.location}",
             hint=f"CREATE OR REPLACE {defn.kind.upper()} {defn.name} ... with a MAP for the new columns",
         )
-    from_sql = connector.duckdb_from(con)
-    if from_sql is None:
-        from_sql = quote_ident(connector._register(con, connector.scan(con)))
+    from_sql = connector.relation(con)
     warnings = [
         f"{defn.name}.{c} was {defn.columns[c]} at CREATE and is {current[c]} now"
         for c in changed_types(defn, current)

@@ -40,7 +40,7 @@ def profile(ctx: Context, stmt: ast.Profile) -> Result:
         defn, categories, from_sql, with_raw=True, keep_columns=kind == TABLE,
         extra_columns=canonical.structural_columns(defn),
     )  # fmt: skip
-    connector._run(con, lambda: con.execute(f"CREATE TEMP TABLE {scratch} AS {select}"))
+    connector.run_read(con, lambda: con.execute(f"CREATE TEMP TABLE {scratch} AS {select}"))
     try:
         stats = _measure(con, scratch, defn, categories)
         power: dict[str, tuple[float | None, str]] = {}

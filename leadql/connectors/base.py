@@ -70,9 +70,9 @@ class Connector:
         from_sql = self.duckdb_from(con)
         if from_sql is None:
             reader = self.scan(con, None, None, 0)
-            name = self._register(con, reader)
+            name = self.register_arrow(con, reader)
             from_sql = quote_ident(name)
-        rows = self._run(con, lambda: con.execute(f"DESCRIBE SELECT * FROM {from_sql}").fetchall())
+        rows = self.run_read(con, lambda: con.execute(f"DESCRIBE SELECT * FROM {from_sql}").fetchall())
         return {r[0]: r[1] for r in rows}
 
     def scan(
@@ -86,20 +86,27 @@ class Connector:
         from_sql = self.duckdb_from(con)
         assert from_sql is not None, f"{type(self).__name__} must implement scan()"
         sql = select_sql(from_sql, columns, where, limit)
-        relation = self._run(con, lambda: con.sql(sql))
-        return self._run(con, lambda: relation.to_arrow_reader(batch_size=100_000))
+        relation = self.run_read(con, lambda: con.sql(sql))
+        return self.run_read(con, lambda: relation.to_arrow_reader(batch_size=100_000))
+
+    def relation(self, con: Any) -> str:
+        """A FROM-clause for the whole source: DuckDB's own reader, or the scanned Arrow data."""
+        from_sql = self.duckdb_from(con)
+        if from_sql is None:
+            from_sql = quote_ident(self.register_arrow(con, self.scan(con)))
+        return from_sql
 
     def describe(self) -> str:
         return f"{self.format} {self.location}"
 
     # ------------------------------------------------------------ helpers
-    def _register(self, con: Any, data: Any) -> str:
+    def register_arrow(self, con: Any, data: Any) -> str:
         """Register Arrow data on the connection under a fresh name."""
         name = f"_leadql_scan_{uuid.uuid4().hex[:12]}"
         con.register(name, data)
         return name
 
-    def _run(self, con: Any, fn: Any) -> Any:
+    def run_read(self, con: Any, fn: Any) -> Any:
         """Run a DuckDB call, turning its read errors into LeadQLSourceErrors."""
         import duckdb
 

@@ -56,7 +56,7 @@ class DuckDBFile(Connector):
         attached = {r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
         if self._alias not in attached:
             path = self.path.replace("'", "''")
-            self._run(con, lambda: con.execute(f"ATTACH '{path}' AS {self._alias} (READ_ONLY)"))
+            self.run_read(con, lambda: con.execute(f"ATTACH '{path}' AS {self._alias} (READ_ONLY)"))
         if self._table is None:
             schema = str(self.options.get("schema", "main"))
             rows = con.execute(

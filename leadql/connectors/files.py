@@ -189,4 +189,4 @@ class RemoteFiles(Connector):
             raise LeadQLSourceError(f"cannot read {self.location} as json: {e}") from None
 
     def duckdb_from(self, con: Any) -> str:
-        return quote_ident(self._register(con, self.dataset()))
+        return quote_ident(self.register_arrow(con, self.dataset()))
