@@ -15,9 +15,24 @@ from typing import Any
 from leadql.errors import Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Node:
     span: Span | None = field(default=None, compare=False, repr=False, kw_only=True)
+
+    # Equality, hashing and repr are written once here rather than generated for each of the
+    # sixty node classes: generating them costs start-up time, and they ignore `span` and
+    # `text` the same way everywhere.
+    def __eq__(self, other: object) -> bool:
+        if type(self) is not type(other):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in _field_names(type(self)))
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, *(getattr(self, n) for n in _field_names(type(self)))))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{n}={getattr(self, n)!r}" for n in _field_names(type(self)))
+        return f"{type(self).__name__}({args})"
 
     def children(self) -> list[Node]:
         """Direct child nodes, in field order (tuples are flattened)."""
@@ -57,7 +72,7 @@ def _collect_nodes(value: object, out: list[Node]) -> None:
             _collect_nodes(item, out)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Ident(Node):
     """A name as written: `quoted` when it came in double quotes (then its case is exact)."""
 
@@ -71,12 +86,12 @@ class Ident(Node):
 # ======================================================================== expressions
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Expr(Node):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Literal(Expr):
     """A constant. `kind` is one of number, string, boolean, null, datetime."""
 
@@ -84,14 +99,14 @@ class Literal(Expr):
     kind: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Param(Expr):
     """`$name`: bound from the `params` given to `execute`, never spliced as text."""
 
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ColumnRef(Expr):
     """`col`, `table.col` or longer dotted paths."""
 
@@ -110,14 +125,14 @@ class ColumnRef(Expr):
         return ".".join(p.value for p in self.parts)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Star(Expr):
     """`*` or `table.*` (only as the first argument of an aggregation)."""
 
     table: Ident | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class BoolOp(Expr):
     """`a AND b AND c` or `a OR b`: n-ary, so long chains stay shallow."""
 
@@ -125,25 +140,25 @@ class BoolOp(Expr):
     items: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Not(Expr):
     operand: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Compare(Expr):
     op: str  # "=" "!=" "<" "<=" ">" ">="
     left: Expr
     right: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class IsNull(Expr):
     operand: Expr
     negated: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class InList(Expr):
     """`x [NOT] IN (a, b)`; `items` is a single `Param` for `x IN $values`."""
 
@@ -152,7 +167,7 @@ class InList(Expr):
     negated: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Between(Expr):
     operand: Expr
     low: Expr
@@ -160,7 +175,7 @@ class Between(Expr):
     negated: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class TextMatch(Expr):
     """LIKE, ILIKE, CONTAINS, STARTS WITH, ENDS WITH (the first three can be negated)."""
 
@@ -170,49 +185,49 @@ class TextMatch(Expr):
     negated: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Arith(Expr):
     op: str  # "+" "-" "*" "/" "%"
     left: Expr
     right: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Negate(Expr):
     operand: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Concat(Expr):
     items: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class TypeName(Node):
     name: str
     args: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Cast(Expr):
     operand: Expr
     to: TypeName
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class When(Node):
     condition: Expr
     result: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Case(Expr):
     operand: Expr | None
     whens: tuple[When, ...]
     default: Expr | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class FunctionCall(Expr):
     name: Ident
     args: tuple[Expr, ...] = ()
@@ -226,7 +241,7 @@ TIME_UNITS = ("seconds", "minutes", "hours", "days", "weeks", "months")
 INFINITY = float("inf")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Aggregation(Expr):
     """A PQL aggregation `AGG(table.col|table.* [WHERE cond], start, end[, unit])`.
 
@@ -255,19 +270,19 @@ class Aggregation(Expr):
 # ======================================================================== shared clause values
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Interval(Node):
     amount: Decimal | Param
     unit: str  # singular lower-case: "day", "hour", ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Option(Node):
     name: Ident
     value: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Mapping(Node):
     """`category = expression over source columns`; `sql` is the expression as the user wrote it."""
 
@@ -276,7 +291,7 @@ class Mapping(Node):
     sql: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Price(Node):
     """`amount PER [per] RECORD|QUERY`."""
 
@@ -285,7 +300,7 @@ class Price(Node):
     unit: str  # "record" | "query"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Reference(Node):
     """`column -> table.column` in REFERENCES."""
 
@@ -297,7 +312,7 @@ class Reference(Node):
 # ======================================================================== statements
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Statement(Node):
     """Base of every statement; `text` is the statement exactly as written."""
 
@@ -307,7 +322,7 @@ class Statement(Node):
     keyword = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class CreateSource(Statement):
     keyword = "CREATE SOURCE"
     name: Ident
@@ -324,7 +339,7 @@ class CreateSource(Statement):
     references: tuple[Reference, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class CreateTable(Statement):
     keyword = "CREATE TABLE"
     name: Ident
@@ -338,7 +353,7 @@ class CreateTable(Statement):
     references: tuple[Reference, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class CreateCategory(Statement):
     keyword = "CREATE CATEGORY"
     name: Ident
@@ -350,7 +365,7 @@ class CreateCategory(Statement):
     description: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Analyze(Statement):
     """`ANALYZE [SOURCE|TABLE] [name]`; no name analyses everything."""
 
@@ -359,7 +374,7 @@ class Analyze(Statement):
     name: Ident | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Show(Statement):
     """SHOW SOURCES | TABLES | ... | RUNS [name] | MODEL HISTORY name."""
 
@@ -368,14 +383,14 @@ class Show(Statement):
     name: Ident | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Describe(Statement):
     keyword = "DESCRIBE"
     kind: str
     name: Ident
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Profile(Statement):
     keyword = "PROFILE"
     kind: str
@@ -383,7 +398,7 @@ class Profile(Statement):
     against: ColumnRef | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Drop(Statement):
     keyword = "DROP"
     kind: str
@@ -394,7 +409,7 @@ class Drop(Statement):
 # ------------------------------------------------------------------------ FIND
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class LikeExamples(Node):
     """`LIKE table [WHERE ...]`: the example customers a generic request learns from."""
 
@@ -402,37 +417,37 @@ class LikeExamples(Node):
     where: Expr | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Matching(Node):
     pattern: Ident
     min_score: Decimal | Param | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class TemplateArg(Node):
     name: Ident
     value: Expr | Interval | tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class TemplateUse(Node):
     name: Ident
     args: tuple[TemplateArg, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Exclusion(Node):
     kind: str  # "LIST" | "TABLE" | "QUERY"
     name: Ident
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Budget(Node):
     amount: Decimal | Param
     currency: str = "USD"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class FindClauses(Node):
     """The clauses a FIND and a template body share. Absent clauses are None or ()."""
 
@@ -451,21 +466,21 @@ class FindClauses(Node):
     into_list: Ident | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Find(Statement):
     keyword = "FIND"
     count: int | Param | None
     clauses: FindClauses
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Explain(Statement):
     keyword = "EXPLAIN"
     statement: Find | Predict
     analyze: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class CreatePattern(Statement):
     keyword = "CREATE PATTERN"
     name: Ident
@@ -476,14 +491,14 @@ class CreatePattern(Statement):
     attributes: tuple[Ident, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class TemplateParam(Node):
     name: Ident
     type: TypeName | None = None
     default: Expr | Interval | tuple[Expr, ...] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class CreateTemplate(Statement):
     keyword = "CREATE TEMPLATE"
     name: Ident
@@ -495,7 +510,7 @@ class CreateTemplate(Statement):
 # ------------------------------------------------------------------------ PREDICT
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Entity(Node):
     """FOR EACH t.pk | FOR t.pk = v | FOR t.pk IN (v, ...)."""
 
@@ -503,7 +518,7 @@ class Entity(Node):
     values: tuple[Expr, ...] | None = None  # None: every entity (FOR EACH)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Predict(Statement):
     keyword = "PREDICT"
     target: Expr
@@ -521,7 +536,7 @@ class Predict(Statement):
     into_list: Ident | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class EvaluateModel(Statement):
     keyword = "EVALUATE MODEL"
     name: Ident
@@ -529,7 +544,7 @@ class EvaluateModel(Statement):
     plot: str | Param | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class EvaluatePredict(Statement):
     """`EVALUATE PREDICT ...`: backtest a predictive query on history without saving a model."""
 
@@ -537,7 +552,7 @@ class EvaluatePredict(Statement):
     statement: Predict
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ExplainModel(Statement):
     keyword = "EXPLAIN MODEL"
     name: Ident
@@ -547,7 +562,7 @@ class ExplainModel(Statement):
 # ------------------------------------------------------------------------ lifecycle
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class SegmentList(Statement):
     keyword = "SEGMENT LIST"
     list_name: Ident
@@ -555,7 +570,7 @@ class SegmentList(Statement):
     segments: int | None = None  # None: chosen by silhouette
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class RecordOutcomes(Statement):
     keyword = "RECORD OUTCOMES"
     location: str | Param
@@ -566,14 +581,14 @@ class RecordOutcomes(Statement):
     options: tuple[Option, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Retrain(Statement):
     keyword = "RETRAIN"
     kind: str  # "MODEL" | "PATTERN"
     name: Ident
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class UseVersion(Statement):
     keyword = "USE"
     kind: str
@@ -584,7 +599,7 @@ class UseVersion(Statement):
 # ------------------------------------------------------------------------ saved queries
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class SaveQuery(Statement):
     keyword = "SAVE QUERY"
     name: Ident
@@ -592,7 +607,7 @@ class SaveQuery(Statement):
     replace: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Schedule(Statement):
     """SCHEDULE q EVERY n unit [AT 'hh:mm'] | CRON '...' [MAX SPEND m PER unit]."""
 
@@ -605,19 +620,19 @@ class Schedule(Statement):
     max_spend_per: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Unschedule(Statement):
     keyword = "UNSCHEDULE"
     query: Ident
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class RunQuery(Statement):
     keyword = "RUN QUERY"
     query: Ident
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Select(Statement):
     """A read-only SQL query handed whole to the warehouse."""
 
