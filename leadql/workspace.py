@@ -68,7 +68,6 @@ class Workspace:
     def _open_catalog(self) -> None:
         import duckdb
 
-        from leadql.catalog.canonical import install_user_macros
         from leadql.catalog.store import Catalog
 
         try:
@@ -79,7 +78,6 @@ class Workspace:
                 hint="is this a LeadQL workspace?",
             ) from None
         self._macros_installed = False
-        self._install_user_macros = install_user_macros
 
     @property
     def con(self) -> Any:
@@ -87,10 +85,11 @@ class Workspace:
         if not self._macros_installed:
             # Normaliser macros are per connection; installing them costs a few ms, so only
             # statements that read sources pay for it.
+            from leadql.catalog.canonical import install_user_macros
             from leadql.normalizers import install
 
             install(self._con)
-            self._install_user_macros(self._con, self.catalog.categories())
+            install_user_macros(self._con, self.catalog.categories())
             self._macros_installed = True
         return self._con
 
