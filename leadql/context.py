@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from leadql.errors import LeadQLError, LeadQLTypeError
+from leadql.errors import LeadQLError, LeadQLTypeError, LeadQLUnsupportedError, unsupported
 from leadql.grammar import ast
 
 if TYPE_CHECKING:
@@ -33,6 +33,9 @@ class Context:
 
     def fail(self, cls: type[LeadQLError], message: str, node: ast.Node | None, hint: str | None = None) -> LeadQLError:
         return cls(message, span=node.span if node is not None else None, text=self.text, hint=hint)
+
+    def unsupported(self, words: str, node: ast.Node) -> LeadQLUnsupportedError:
+        return unsupported(words, node.span, self.text)
 
     # ------------------------------------------------------------ values
     def value(self, node: Any) -> Any:

@@ -186,6 +186,16 @@ class LeadQLUnsupportedError(LeadQLExecutionError):
     kind = "not supported"
 
 
+def unsupported(words: str, span: Span | None, text: str | None) -> LeadQLUnsupportedError:
+    """The one message for valid statements this release cannot run yet."""
+    return LeadQLUnsupportedError(
+        f"{words} is valid, but this release cannot run it yet",
+        span=span,
+        text=text,
+        hint="parsing and checking work now: `leadql check FILE`; plain SELECT runs",
+    )
+
+
 def nearest(word: str, candidates: Iterable[str], *, cutoff: float = 0.6) -> str | None:
     """The candidate closest to `word` (case-insensitive), or None when nothing is close."""
     pool = {c.lower(): c for c in candidates}

@@ -20,9 +20,9 @@ from leadql.errors import (
     LeadQLNameError,
     LeadQLSyntaxError,
     LeadQLTypeError,
-    LeadQLUnsupportedError,
     Span,
     did_you_mean,
+    unsupported,
 )
 from leadql.grammar import ast, parse, validate
 from leadql.result import Result
@@ -159,12 +159,7 @@ class Workspace:
                 return handler(Context(self, params, text), statement)
             except LeadQLError as e:
                 raise e.located(statement.span, text) from None
-        raise LeadQLUnsupportedError(
-            f"{statement.keyword} is valid, but this release cannot run it yet",
-            span=statement.span,
-            text=text,
-            hint="parsing and checking work now: `leadql check FILE`; plain SELECT runs",
-        )
+        raise unsupported(statement.keyword, statement.span, text)
 
     def _select(
         self, statement: ast.Select, params: dict[str, Any], text: str, rows: bool = False

@@ -24,7 +24,7 @@ from leadql.catalog.definitions import (
 from leadql.catalog.migrations import SCHEMA, transaction
 from leadql.catalog.store import builtin_categories, category_from_statement
 from leadql.connectors import Connector, open_connector
-from leadql.connectors.base import quote_ident
+from leadql.connectors.base import duckdb_detail, quote_ident
 from leadql.connectors.files import LocalFiles
 from leadql.context import Context
 from leadql.errors import (
@@ -32,7 +32,6 @@ from leadql.errors import (
     LeadQLExecutionError,
     LeadQLNameError,
     LeadQLTypeError,
-    LeadQLUnsupportedError,
     did_you_mean,
 )
 from leadql.grammar import ast
@@ -193,14 +192,9 @@ def _check_projection(
         try:
             ctx.con.execute(f"DESCRIBE {canonical.canonical_select(single, categories, from_sql)} LIMIT 0")
         except duckdb.Error as e:
-            detail = _duckdb_detail(e)
+            detail = duckdb_detail(e)
             raise ctx.fail(LeadQLTypeError, f"the MAP expression for {m.category.value} does not work: {detail}", m.expr) from None
     raise ctx.fail(LeadQLExecutionError, "the source cannot be read with this MAP and KEY", stmt)
-
-
-def _duckdb_detail(error: Exception) -> str:
-    """DuckDB's message without its "Binder Error:" prefix and position lines."""
-    return str(error).split("\n")[0].split("Error: ", 1)[-1]
 
 
 def _reference(ctx: Context, ref: ast.Reference, by_lower: dict[str, str], source: str) -> Reference:
@@ -288,7 +282,7 @@ def _check_category_sql(ctx: Context, category: CategoryDef, stmt: ast.CreateCat
         try:
             ctx.con.execute(f"SELECT TRY_CAST(({category.normalize_sql.replace('value', 'NULL::VARCHAR')}) AS {category.type})")
         except duckdb.Error as e:
-            detail = _duckdb_detail(e)
+            detail = duckdb_detail(e)
             raise ctx.fail(LeadQLTypeError, f"the NORMALIZE AS expression does not work: {detail}", stmt.normalize_expr) from None
 
 
@@ -298,7 +292,7 @@ def _check_category_sql(ctx: Context, category: CategoryDef, stmt: ast.CreateCat
 def drop(ctx: Context, stmt: ast.Drop) -> Result:
     kind = KIND.get(stmt.kind)
     if kind is None:
-        raise ctx.fail(LeadQLUnsupportedError, f"DROP {stmt.kind} is valid, but this release has no {stmt.kind.lower()}s yet", stmt)
+        raise ctx.unsupported(f"DROP {stmt.kind}", stmt)
     name = stmt.name.value
     catalog = ctx.catalog
     if kind == CATEGORY:
@@ -379,13 +373,13 @@ def show(ctx: Context, stmt: ast.Show) -> Result:
             for c in sorted(catalog.categories().values(), key=lambda c: (not c.builtin, c.group or "", c.name))
         ]  # fmt: skip
         return _table(rows, ["name", "type", "normalizer", "group", "description", "standard"])
-    raise ctx.fail(LeadQLUnsupportedError, f"SHOW {stmt.what} is valid, but this release cannot run it yet", stmt)
+    raise ctx.unsupported(f"SHOW {stmt.what}", stmt)
 
 
 def describe(ctx: Context, stmt: ast.Describe) -> Result:
     kind = KIND.get(stmt.kind)
     if kind is None:
-        raise ctx.fail(LeadQLUnsupportedError, f"DESCRIBE {stmt.kind} is valid, but this release cannot run it yet", stmt)
+        raise ctx.unsupported(f"DESCRIBE {stmt.kind}", stmt)
     name = stmt.name.value
     catalog = ctx.catalog
     categories = catalog.categories()

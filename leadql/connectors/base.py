@@ -40,6 +40,11 @@ def quote_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def duckdb_detail(error: Exception) -> str:
+    """The first line of a DuckDB error, without its "Binder Error: "-style prefix."""
+    return re.sub(r"^[A-Za-z ]+ Error: ", "", str(error).split("\n")[0])
+
+
 def select_sql(from_sql: str, columns: list[str] | None, where: str | None, limit: int | None) -> str:
     cols = ", ".join(quote_ident(c) for c in columns) if columns else "*"
     sql = f"SELECT {cols} FROM {from_sql}"
@@ -116,10 +121,8 @@ class Connector:
             raise self.read_error(e) from None
 
     def read_error(self, error: Exception) -> LeadQLSourceError:
-        detail = str(error).split("\n")[0]
-        detail = re.sub(r"^[A-Za-z ]+ Error: ", "", detail)
         return LeadQLSourceError(
-            f"cannot read {self.location} as {self.format}: {detail}",
+            f"cannot read {self.location} as {self.format}: {duckdb_detail(error)}",
             hint="check the file, its FORMAT and OPTIONS",
         )
 
