@@ -93,6 +93,17 @@ class Workspace:
             self._macros_installed = True
         return self._con
 
+    def cursor(self) -> Any:
+        """A new DuckDB connection to the same database, for a worker thread, with the normaliser
+        and category macros installed (macros are per connection)."""
+        from leadql.catalog.canonical import install_user_macros
+        from leadql.normalizers import install
+
+        cursor = self._con.cursor()
+        install(cursor)
+        install_user_macros(cursor, self.catalog.categories())
+        return cursor
+
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:
         with self._lock:
@@ -250,14 +261,17 @@ class Workspace:
 
 # ------------------------------------------------------------------------ dispatch
 
-_READS = (ast.Show, ast.Describe, ast.Profile)
+_READS = (ast.Show, ast.Describe, ast.Profile, ast.Explain, ast.Find)  # FIND checks ESTIMATE itself
 
 
 def _handler(statement: ast.Statement) -> Any:
     """The function that runs a statement of this kind, or None if this release has none."""
     from leadql.catalog import analyze, ddl, profile
+    from leadql.executor import statements as find_statements
 
     return {
+        ast.Find: find_statements.find,
+        ast.Explain: find_statements.explain,
         ast.CreateSource: ddl.create_data,
         ast.CreateTable: ddl.create_data,
         ast.CreateCategory: ddl.create_category,

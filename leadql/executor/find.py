@@ -1,0 +1,608 @@
+"""Running a FIND plan: buy candidates, enrich them, resolve, fuse, filter, rank, deliver.
+
+One run proceeds in rounds, each:
+
+    r0 := Scan[driver]      pushed predicates, suppression, ORDER BY completeness, LIMIT by budget
+    r1 := Lookup[enrich…]   in parallel: records sharing an identity key with the candidates (free)
+    r2 := Resolve           the same people across all records held (resolution.py)
+    r3 := Buy[enrich…]      only records of candidates' people that fill a missing category
+    r4 := Fuse, Filter      one value per category (fusion.py), predicates, QUALITY, completeness
+
+until n leads are delivered, the budget is spent or the supply is exhausted. A source that fails
+after retries is dropped and the run re-planned without it, keeping every record already paid
+for; a driver that runs out of matching records hands over to the next plan's driver.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from leadql.catalog.definitions import CategoryDef
+from leadql.connectors.base import quote_ident, quote_str
+from leadql.context import Context
+from leadql.errors import LeadQLError, LeadQLExecutionError
+from leadql.executor import fusion, scans
+from leadql.executor.ledger import Ledger
+from leadql.planner.binding import BoundFind
+from leadql.planner.estimates import freshness_factor
+from leadql.planner.plan import Plan
+from leadql.planner.planner import Planning, plan_find
+from leadql.result import Result
+
+IDENTITY = ("email", "phone", "first_name", "last_name", "birth_date", "street", "city", "state", "zip")
+LOOKUP_KEYS = ("email", "phone", "birth_date", "zip")  # a superset of resolution's blocking keys
+MAX_ROUNDS = 6
+OVERBUY = 1.10  # buy 10% more candidates than the expected yield needs
+MIN_YIELD = 0.02
+
+
+@dataclass
+class StepStats:
+    """What one step did, for EXPLAIN ANALYZE."""
+
+    name: str
+    rows: int = 0
+    cost: Decimal = Decimal(0)
+    seconds: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class RunState:
+    run_id: str
+    plan: Plan
+    planning: Planning
+    ledger: Ledger
+    bought: dict[str, str] = field(default_factory=dict)  # source → staging table of bought records
+    failed: dict[str, str] = field(default_factory=dict)  # source → error
+    exhausted: set[str] = field(default_factory=set)  # drivers with no more matching records
+    steps: list[StepStats] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    delivered: int = 0
+    rounds: int = 0
+    fused: str | None = None
+    entities: str | None = None
+    yield_seen: float | None = None
+
+
+def run_find(ctx: Context, bound: BoundFind, planning: Planning, *, progress: Any = None) -> tuple[Result, RunState]:
+    """Execute the chosen plan. Returns the result and the run's state (for EXPLAIN ANALYZE)."""
+    return FindRun(ctx, bound, planning, progress).run()
+
+
+class FindRun:
+    def __init__(self, ctx: Context, bound: BoundFind, planning: Planning, progress: Any) -> None:
+        self.ctx = ctx
+        self.ws = ctx.ws
+        self.con = ctx.con
+        self.bound = bound
+        self.categories: dict[str, CategoryDef] = bound.categories
+        self.progress = progress
+        assert bound.budget is not None
+        run_id = uuid.uuid4().hex
+        self.state = RunState(run_id, planning.chosen, planning, Ledger(bound.budget))
+        self.started = datetime.now(timezone.utc).replace(tzinfo=None)
+        self.threads = max(1, int(getattr(self.ws, "scan_threads", 0) or _cores()))
+        self.suppression: Any = None
+        self._tables: list[str] = []
+
+    # ------------------------------------------------------------------ the run
+    def run(self) -> tuple[Result, RunState]:
+        from leadql.warehouse import record_run, write_list
+
+        state, bound = self.state, self.bound
+        scans.attach_stage(self.con)
+        status = "failed"
+        try:
+            if bound.exclusions:
+                from leadql.warehouse import suppression
+
+                self.suppression = suppression(self.con, self.ctx.catalog, bound.exclusions,
+                                               available=set(IDENTITY), run_id=state.run_id)  # fmt: skip
+            self._rounds()
+            table, identities = self._deliver()
+            status = "complete" if bound.count is None or table.num_rows >= bound.count else "partial"
+            run = self._run_record(status, table.num_rows)
+            if bound.into_list:
+                write_list(self.con, bound.into_list, run, table, identities=identities)
+            else:
+                record_run(self.con, run)
+        except BaseException:
+            if state.ledger.spent > 0:  # money moved: the run is history even when it failed
+                try:
+                    record_run(self.con, self._run_record("failed", 0))
+                except Exception:  # noqa: BLE001 - the original error matters more
+                    pass
+            raise
+        finally:
+            self._cleanup()
+        result = Result(table=table, warnings=state.warnings, plan=state.plan, cost=state.ledger.spent)
+        result.message = self._message(table.num_rows)
+        return result, state
+
+    def _rounds(self) -> None:
+        state, bound = self.state, self.bound
+        while state.rounds < MAX_ROUNDS:
+            needed = None if bound.count is None else bound.count - state.delivered
+            if needed is not None and needed <= 0:
+                return
+            plan = state.plan
+            if plan.driver in state.exhausted or plan.driver in state.failed:
+                if not self._replan():
+                    return
+                continue
+            state.rounds += 1
+            bought = self._buy_candidates(plan, needed)
+            if bought is None:  # the driver failed: plan again without it
+                if not self._replan():
+                    return
+                continue
+            if bought == 0:
+                if state.ledger.remaining <= 0 or not self._can_buy_any(plan):
+                    state.warnings.append(self._budget_warning())
+                    return
+                state.exhausted.add(plan.driver)
+                continue
+            self._enrich(plan)
+            before = state.delivered
+            state.delivered = self._count_delivered()
+            gained = state.delivered - before
+            state.yield_seen = max(MIN_YIELD, state.delivered / max(1, self._candidates()))
+            if needed is not None and gained >= needed:
+                return
+            if state.ledger.remaining <= 0 or not self._can_buy_any(plan):
+                state.warnings.append(self._budget_warning())
+                return
+        if bound.count is not None and state.delivered < bound.count:
+            state.warnings.append(f"stopped after {MAX_ROUNDS} rounds with {state.delivered:,} leads")
+
+    # ------------------------------------------------------------------ buying candidates
+    def _buy_candidates(self, plan: Plan, needed: int | None) -> int | None:
+        """Scan the driver; returns the number of records bought, None if the source failed."""
+        state = self.state
+        driver = plan.use(plan.driver)
+        defn = self._defn(plan.driver)
+        ledger = state.ledger
+        account = ledger.open(defn.name, defn.price_per_record, defn.price_per_query, _quality(defn))
+        yield_rate = state.yield_seen or max(MIN_YIELD, plan.yield_rate)
+        if needed is None:
+            wanted = int(plan.supply) + 1
+        else:
+            wanted = max(1, math.ceil(needed / yield_rate * OVERBUY))
+        # Keep enough money to enrich what is bought: expected per-candidate enrichment cost.
+        fees = sum((u.price_query for u in plan.uses if u.name != plan.driver), Decimal(0))
+        per_candidate = account.price_record + sum(
+            (u.price_record * Decimal(str(round(u.reach, 6))) for u in plan.uses if u.name != plan.driver),
+            Decimal(0),
+        )
+        left = ledger.remaining - account.price_query - fees
+        if per_candidate > 0:
+            wanted = min(wanted, int(max(Decimal(0), left) / per_candidate))
+        if wanted <= 0 or not ledger.can_query(defn.name):
+            return 0
+        table = self._bought_table(defn.name)
+        pushed = driver.pushed
+        where = [p.sql for p in pushed]
+        available = set(defn.mappings)
+        columns = self._columns(defn)
+        if self.suppression is not None:
+            predicate = self.suppression.predicate(available & set(IDENTITY))
+            if predicate:
+                where.append(f"NOT coalesce(({predicate}), false)")
+        if table in self._tables:
+            where.append(f"_record_key NOT IN (SELECT _record_key FROM {table})")
+        where += self._not_already_held(available)
+        order = " + ".join(f"({quote_ident(c)} IS NOT NULL)::INT" for c in self.bound.required if c in available)
+        ledger.charge_query(defn.name)
+
+        def keep(batch: Any) -> Any:
+            keys = batch.column("_record_key").to_pylist()
+            fresh = ledger.new_keys(defn.name, keys)
+            can = ledger.affordable(defn.name, len(fresh))
+            if can < len(fresh):
+                fresh = fresh[:can]
+                allowed = set(fresh)
+                mask = [k in allowed for k in keys]
+                import pyarrow as pa
+
+                batch = batch.filter(pa.array(mask))
+            ledger.charge_records(defn.name, fresh)
+            return batch if fresh or batch.num_rows else None
+
+        request = scans.ScanRequest(
+            defn, table if table not in self._tables else self._fresh(defn.name, "more"), columns,
+            where=" AND ".join(f"({w})" for w in where) or None,
+            order_by=(f"{order} DESC, _record_key" if order else "_record_key"),
+            limit=wanted, keep=keep, purpose="buy",
+        )  # fmt: skip
+        started = time.perf_counter()
+        outcome = scans.run_scan(self.ws, request, self.categories, self.progress)
+        if request.table != table:
+            self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {request.table}")
+            self.con.execute(f"DROP TABLE IF EXISTS {request.table}")
+        elif table not in self._tables:
+            self._tables.append(table)
+        state.bought[defn.name] = table
+        state.steps.append(StepStats(f"Scan[{defn.name}]", outcome.rows, self._amount(defn.name),
+                                     time.perf_counter() - started,
+                                     f"round {state.rounds}, limit {wanted:,}"))  # fmt: skip
+        if outcome.error is not None:
+            state.failed[defn.name] = outcome.error.message
+            state.warnings.append(f"source {defn.name} failed after {outcome.attempts} attempts "
+                                  f"({outcome.error.message}); re-planned without it")  # fmt: skip
+            return None
+        if outcome.rows < wanted and ledger.affordable(defn.name, 1) > 0:
+            state.exhausted.add(defn.name)  # asked for more than it holds
+        return outcome.rows
+
+    def _not_already_held(self, available: set[str]) -> list[str]:
+        """Skip people already bought from another source (same email or phone)."""
+        out = []
+        held = [t for t in self.state.bought.values() if t in self._tables]
+        for key in ("email", "phone"):
+            if key not in available:
+                continue
+            parts = [f"SELECT {quote_ident(key)} AS k FROM {t}" for t in held if key in self._table_columns(t)]
+            if parts:
+                out.append(f"{quote_ident(key)} IS NULL OR {quote_ident(key)} NOT IN "
+                           f"(SELECT k FROM ({' UNION ALL '.join(parts)}) WHERE k IS NOT NULL)")  # fmt: skip
+        return out
+
+    # ------------------------------------------------------------------ enrichment
+    def _enrich(self, plan: Plan) -> None:
+        state, ledger = self.state, self.state.ledger
+        enrichers = [u for u in plan.uses if u.role == "enrich" and u.name not in state.failed]
+        enrichers = [u for u in enrichers if ledger.remaining > 0]
+        held = [state.bought[n] for n in state.bought]
+        lookups: list[tuple[str, str]] = []
+        requests = []
+        for use in enrichers:
+            defn = self._defn(use.name)
+            ledger.open(defn.name, defn.price_per_record, defn.price_per_query, _quality(defn))
+            if not ledger.can_query(defn.name):
+                continue
+            where = self._lookup_where(defn, held)
+            if where is None:
+                continue
+            ledger.charge_query(defn.name)
+            table = self._fresh(defn.name, "lookup")
+            requests.append(scans.ScanRequest(defn, table, self._columns(defn), where=where, purpose="lookup"))
+            lookups.append((defn.name, table))
+        started = time.perf_counter()
+        outcomes = scans.run_parallel(self.ws, requests, self.categories, threads=self.threads,
+                                      progress=self.progress)  # fmt: skip
+        for outcome in outcomes:
+            state.steps.append(StepStats(f"Lookup[{outcome.source}]", outcome.rows, Decimal(0),
+                                         outcome.seconds, f"round {state.rounds}"))  # fmt: skip
+            if outcome.error is not None:
+                state.failed[outcome.source] = outcome.error.message
+                state.warnings.append(f"source {outcome.source} failed after {outcome.attempts} attempts "
+                                      f"({outcome.error.message}); continued without it")  # fmt: skip
+        lookups = [(n, t) for n, t in lookups if n not in state.failed]
+        parallel = time.perf_counter() - started
+        entities = self._resolve([t for t in self._held_tables()] + [t for _, t in lookups])
+        for name, table in sorted(lookups, key=lambda item: -self._quality_rank(item[0])):
+            self._buy_matches(name, table, entities)
+        self._tables += [t for _, t in lookups]
+        if lookups:
+            state.steps[-1].detail += f"; lookups in parallel took {parallel:.2f}s"
+
+    def _lookup_where(self, defn: Any, held: list[str]) -> str | None:
+        parts = []
+        for key in LOOKUP_KEYS:
+            if key not in defn.mappings:
+                continue
+            sources = [f"SELECT {quote_ident(key)} AS k FROM {t}" for t in held if key in self._table_columns(t)]
+            if sources:
+                parts.append(f"{quote_ident(key)} IN (SELECT k FROM ({' UNION ALL '.join(sources)}) WHERE k IS NOT NULL)")
+        return " OR ".join(parts) if parts else None
+
+    def _buy_matches(self, name: str, lookup: str, entities: str) -> None:
+        """Buy this source's records of people already held, one per person, only where they fill
+        a requested category the person still lacks; as many as the budget allows."""
+        state, ledger = self.state, self.state.ledger
+        cols = self._table_columns(lookup)
+        required = [c for c in self.bound.required if c in cols]
+        if not required:
+            return
+        held = self._held_tables()
+        have = ", ".join(
+            f"bool_or({quote_ident(c)} IS NOT NULL) AS {quote_ident('_has_' + c)}" for c in required
+        )
+        union = " UNION ALL BY NAME ".join(f"SELECT * FROM {t}" for t in held)
+        gaps = " OR ".join(f"(NOT h.{quote_ident('_has_' + c)} AND l.{quote_ident(c)} IS NOT NULL)" for c in required)
+        filled = " + ".join(f"(l.{quote_ident(c)} IS NOT NULL)::INT" for c in required)
+        already = ""
+        if name in state.bought:
+            already = f"AND l._record_key NOT IN (SELECT _record_key FROM {state.bought[name]})"
+        sql = f"""
+            WITH held AS (SELECT e.entity_id, {have} FROM ({union}) AS r
+                          JOIN {entities} AS e ON e._source = r._source AND e._record_key = r._record_key
+                          GROUP BY e.entity_id),
+            cand AS (SELECT l.*, h.entity_id AS _entity FROM {lookup} AS l
+                     JOIN {entities} AS e ON e._source = l._source AND e._record_key = l._record_key
+                     JOIN held AS h ON h.entity_id = e.entity_id
+                     WHERE ({gaps}) {already}
+                     QUALIFY row_number() OVER (PARTITION BY h.entity_id ORDER BY {filled} DESC, l._record_key) = 1)
+            SELECT * EXCLUDE (_entity) FROM cand ORDER BY _record_key
+        """
+        rows = self.con.execute(f"SELECT _record_key FROM ({sql})").fetchall()
+        keys = ledger.new_keys(name, [r[0] for r in rows])
+        keys = keys[: ledger.affordable(name, len(keys))]
+        if not keys:
+            return
+        target = self._bought_table(name)
+        key_table = self._fresh(name, "buy")
+        import pyarrow as pa
+
+        self.con.register("_leadql_keys", pa.table({"_record_key": keys}))
+        try:
+            self.con.execute(f"CREATE OR REPLACE TABLE {key_table} AS SELECT * FROM _leadql_keys")
+        finally:
+            self.con.unregister("_leadql_keys")
+        ledger.charge_records(name, keys)
+        chosen = f"SELECT * FROM ({sql}) WHERE _record_key IN (SELECT _record_key FROM {key_table})"
+        if target in self._tables:
+            self.con.execute(f"INSERT INTO {target} BY NAME {chosen}")
+        else:
+            self.con.execute(f"CREATE OR REPLACE TABLE {target} AS {chosen}")
+            self._tables.append(target)
+        self.con.execute(f"DROP TABLE IF EXISTS {key_table}")
+        state.bought[name] = target
+        state.steps.append(StepStats(f"Buy[{name}]", len(keys), self._amount(name), 0.0,
+                                     f"round {state.rounds}"))  # fmt: skip
+
+    # ------------------------------------------------------------------ resolve, fuse, deliver
+    def _resolve(self, tables: list[str]) -> str:
+        from leadql.executor.resolution import resolve
+
+        out = self._fresh("entities", str(self.state.rounds))
+        started = time.perf_counter()
+        model = self._linkage_model()
+        resolution = resolve(self.con, tables, model=model, out=out)
+        self._tables.append(out)
+        self.state.entities = out
+        self.state.steps.append(StepStats(
+            "Resolve", resolution.entities, Decimal(0), time.perf_counter() - started,
+            f"{resolution.records:,} records → {resolution.entities:,} people; "
+            f"{resolution.matched_pairs:,} links of {resolution.candidate_pairs:,} compared",
+        ))  # fmt: skip
+        return out
+
+    def _linkage_model(self) -> Any:
+        if not hasattr(self, "_model"):
+            from leadql.executor import resolution
+
+            model = None
+            loader = getattr(resolution, "load_model", None)
+            if loader is not None:
+                model = loader(self.ctx.catalog)
+            self._model = model
+        return self._model
+
+    def _fuse(self) -> str:
+        state = self.state
+        held = self._held_tables()
+        # Bought records only: lookups were seen, not bought. Re-resolve them among themselves.
+        entities = self._resolve(held)
+        records = []
+        for name, table in state.bought.items():
+            defn = self._defn(name)
+            cols = self._table_columns(table)
+            cats = tuple(c for c in defn.mappings if c in cols)
+            age = _age(defn, self.bound.today)
+            base = float(defn.quality) if defn.quality is not None else 0.8
+            profile = state.planning.profiles.get(name)
+            quality = {c: (profile.quality.get(c, base) if profile else base) * freshness_factor(age) for c in cats}
+            records.append(fusion.StagedRecords(name, table, cats, quality, defn.price_per_record))
+        wanted = list(dict.fromkeys(list(self.bound.required) + [c for c in IDENTITY if any(c in r.categories for r in records)]))
+        out = self._fresh("fused", str(state.rounds))
+        self.con.execute(fusion.fuse_sql(records, entities, self.categories, wanted, out))
+        self._tables.append(out)
+        state.fused = out
+        self._wanted = wanted
+        return out
+
+    def _filtered_sql(self, fused: str) -> str:
+        bound = self.bound
+        req = list(bound.required)
+        conditions = [f"{quote_ident(c)} IS NOT NULL" for c in req]
+        conditions += [f"({p.sql})" for p in bound.predicates]
+        quality = "(" + " + ".join(f"coalesce({quote_ident('_q_' + c)}, 0)" for c in req) + f") / {len(req)}"
+        sql = f"SELECT *, {quality} AS _quality FROM {fused} WHERE {' AND '.join(conditions)}"
+        if bound.quality is not None:
+            sql = f"SELECT * FROM ({sql}) WHERE _quality >= {bound.quality!r}"
+        return sql
+
+    def _count_delivered(self) -> int:
+        fused = self._fuse()
+        return int(self.con.execute(f"SELECT count(*) FROM ({self._filtered_sql(fused)})").fetchall()[0][0])
+
+    def _deliver(self) -> tuple[Any, Any]:
+        """The delivered list (Arrow) and the identities of its leads (for the warehouse)."""
+        from leadql.warehouse import assign_lead_ids
+
+        state, bound = self.state, self.bound
+        if state.fused is None:
+            self._count_delivered() if state.bought else None
+        shown = list(bound.attributes) or list(bound.required)
+        limit = f"LIMIT {bound.count}" if bound.count is not None else ""
+        if state.fused is None:
+            return self._empty(shown), None
+        ident_cols = ["email", "phone", "first_name", "last_name", "birth_date", "zip"]
+        picked = self._fresh("picked", "final")
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE {picked} AS SELECT * FROM ({self._filtered_sql(state.fused)}) "
+            f"ORDER BY _quality DESC, cost, entity_id {limit}"
+        )
+        self._tables.append(picked)
+        idents = ", ".join(
+            f"{quote_ident(c)}" if c in self._wanted else f"NULL::{'DATE' if c == 'birth_date' else 'VARCHAR'} AS {quote_ident(c)}"
+            for c in ident_cols
+        )
+        identity_table = self._fresh("identity", "final")
+        self.con.execute(f"CREATE OR REPLACE TABLE {identity_table} AS SELECT entity_id, {idents} FROM {picked}")
+        self._tables.append(identity_table)
+        ids = assign_lead_ids(self.con, identity_table)
+        self._tables.append(ids)
+        provenance = "map([" + ", ".join(quote_str(c) for c in shown) + "], [" + ", ".join(
+            quote_ident("_prov_" + c) for c in shown) + "])"
+        columns = ", ".join(f"p.{quote_ident(c)}" for c in shown)
+        table = self.con.sql(f"""
+            SELECT i.lead_id, {columns}, round(p._quality, 4) AS quality, p.cost,
+                   {provenance} AS provenance, p.records
+            FROM {picked} AS p JOIN {ids} AS i ON i.entity_id = p.entity_id
+            ORDER BY p._quality DESC, p.cost, i.lead_id
+        """).to_arrow_table()  # fmt: skip
+        identities = self.con.sql(f"""
+            SELECT i.lead_id, t.* EXCLUDE (entity_id) FROM {identity_table} AS t
+            JOIN {ids} AS i ON i.entity_id = t.entity_id
+        """).to_arrow_table()  # fmt: skip
+        return table, identities
+
+    def _empty(self, shown: list[str]) -> Any:
+        cols = ", ".join(f"NULL::{self.categories[c.lower()].type} AS {quote_ident(c)}" for c in shown)
+        return self.con.sql(
+            f"SELECT NULL::VARCHAR AS lead_id, {cols}, NULL::DOUBLE AS quality, NULL::DECIMAL(18,6) AS cost, "
+            "NULL::MAP(VARCHAR, VARCHAR) AS provenance, NULL::VARCHAR[] AS records WHERE false"
+        ).to_arrow_table()
+
+    # ------------------------------------------------------------------ re-planning
+    def _replan(self) -> bool:
+        state, bound = self.state, self.bound
+        needed = None if bound.count is None else bound.count - state.delivered
+        if needed is not None and needed <= 0:
+            return False
+        # Drivers that ran dry stay usable as enrichment sources but not as drivers.
+        candidates = [p for p in state.planning.alternatives
+                      if p.driver not in state.exhausted and not set(p.sources) & set(state.failed)]  # fmt: skip
+        if candidates and not state.failed:
+            state.plan = candidates[0]
+            state.planning.alternatives.remove(candidates[0])
+            return True
+        try:
+            planning = plan_find(self.ctx, bound, exclude_sources=frozenset(state.failed),
+                                 budget=state.ledger.remaining, count=needed,
+                                 not_drivers=frozenset(state.exhausted))  # fmt: skip
+        except LeadQLError as e:
+            state.warnings.append(f"no other plan: {e.message}")
+            return False
+        state.plan = planning.chosen
+        state.planning.alternatives = planning.alternatives
+        return True
+
+    def _can_buy_any(self, plan: Plan) -> bool:
+        return self.state.ledger.remaining >= min(
+            (u.price_record + u.price_query for u in plan.uses), default=Decimal(0))
+
+    # ------------------------------------------------------------------ helpers
+    def _defn(self, name: str) -> Any:
+        return next(d for d in self.bound.pool if d.name == name)
+
+    def _columns(self, defn: Any) -> list[str]:
+        wanted = set(self.bound.required) | set(IDENTITY)
+        return [c for c in defn.mappings if c in wanted]
+
+    def _bought_table(self, source: str) -> str:
+        return self.state.bought.get(source) or scans.stage_name(self.state.run_id, source, "bought")
+
+    def _fresh(self, *parts: str) -> str:
+        return scans.stage_name(self.state.run_id, *parts, uuid.uuid4().hex[:6])
+
+    def _held_tables(self) -> list[str]:
+        return [t for t in self.state.bought.values() if t in self._tables]
+
+    def _table_columns(self, table: str) -> set[str]:
+        rows = self.con.execute(f"DESCRIBE {table}").fetchall()
+        return {r[0] for r in rows}
+
+    def _candidates(self) -> int:
+        driver_tables = [self.state.bought[n] for n in self.state.bought if self._was_driver(n)]
+        total = 0
+        for t in driver_tables:
+            total += int(self.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0])
+        return total
+
+    def _was_driver(self, name: str) -> bool:
+        return any(s.name.startswith(f"Scan[{name}]") for s in self.state.steps)
+
+    def _quality_rank(self, name: str) -> float:
+        return _quality(self._defn(name)) or 0.0
+
+    def _amount(self, name: str) -> Decimal:
+        account = self.state.ledger.accounts.get(name)
+        return account.amount if account else Decimal(0)
+
+    def _budget_warning(self) -> str:
+        bound, state = self.bound, self.state
+        if bound.count is None:
+            return f"spent ${state.ledger.spent} of BUDGET {bound.budget}"
+        return (f"BUDGET {bound.budget} ran out after {state.delivered:,} of the {bound.count:,} leads asked for "
+                f"(spent ${state.ledger.spent})")
+
+    def _message(self, delivered: int) -> str:
+        state, bound = self.state, self.bound
+        by_source = ", ".join(f"{a.name} {a.records:,}" for a in state.ledger.accounts.values() if a.records)
+        asked = f" of {bound.count:,}" if bound.count is not None else ""
+        where = f" into list {bound.into_list}" if bound.into_list else ""
+        return (f"found {delivered:,}{asked} leads{where} for ${state.ledger.spent} "
+                f"(budget ${bound.budget}); records bought: {by_source or 'none'}")
+
+    def _run_record(self, status: str, delivered: int) -> Any:
+        from leadql.warehouse import RunRecord, SourceSpend
+
+        state, bound = self.state, self.bound
+        spend = [SourceSpend(a.name, a.records, a.queries, a.records * a.price_record + a.queries * a.price_query,
+                             a.price_record, a.price_query, a.quality)
+                 for a in state.ledger.accounts.values()]  # fmt: skip
+        return RunRecord(
+            run_id=state.run_id, statement=bound.statement.text or bound.text, list_name=bound.into_list,
+            started_at=self.started, finished_at=datetime.now(timezone.utc).replace(tzinfo=None),
+            status=status, requested=bound.count, delivered=delivered, budget=bound.budget,
+            spent=state.ledger.spent, spend=spend, plan=state.plan.summary(), warnings=list(state.warnings),
+        )  # fmt: skip
+
+    def _cleanup(self) -> None:
+        for table in self._tables:
+            try:
+                self.con.execute(f"DROP TABLE IF EXISTS {table}")
+            except Exception:  # noqa: BLE001 - staging is in memory; never mask the real error
+                pass
+        if self.suppression is not None:
+            try:
+                self.suppression.drop(self.con)
+            except Exception:  # noqa: BLE001
+                pass
+
+
+def _quality(defn: Any) -> float | None:
+    return float(defn.quality) if defn.quality is not None else None
+
+
+def _age(defn: Any, today: Any) -> float | None:
+    from datetime import date
+
+    if not defn.updated:
+        return None
+    try:
+        return max(0.0, float((today - date.fromisoformat(str(defn.updated)[:10])).days))
+    except ValueError:
+        return None
+
+
+def _cores() -> int:
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+__all__ = ["FindRun", "RunState", "run_find", "LeadQLExecutionError"]

@@ -1,0 +1,92 @@
+"""Money: what a FIND has spent, source by source, and the guarantee that it never exceeds BUDGET.
+
+Every purchase goes through `Ledger.charge`, which refuses (raises) rather than overspend; callers
+ask `affordable()` first and buy only that many. Records already paid for are remembered per
+source, so a retry or a failover never pays twice for the same record key.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from leadql.errors import LeadQLBudgetError
+
+
+@dataclass
+class SourceAccount:
+    name: str
+    price_record: Decimal
+    price_query: Decimal
+    quality: float | None
+    records: int = 0
+    queries: int = 0
+    amount: Decimal = Decimal(0)
+    keys: set[str] = field(default_factory=set)
+
+
+class Ledger:
+    def __init__(self, budget: Decimal) -> None:
+        self.budget = budget
+        self.spent = Decimal(0)
+        self.accounts: dict[str, SourceAccount] = {}
+        self._lock = threading.Lock()
+
+    def open(self, name: str, price_record: Decimal, price_query: Decimal, quality: float | None) -> SourceAccount:
+        with self._lock:
+            if name not in self.accounts:
+                self.accounts[name] = SourceAccount(name, price_record, price_query, quality)
+            return self.accounts[name]
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.budget - self.spent
+
+    def affordable(self, name: str, wanted: int, *, with_query: bool = False) -> int:
+        """How many of `wanted` new records of source `name` the remaining budget pays for."""
+        account = self.accounts[name]
+        left = self.remaining - (account.price_query if with_query else 0)
+        if left < 0:
+            return 0
+        if account.price_record <= 0:
+            return wanted
+        return max(0, min(wanted, int(left / account.price_record)))
+
+    def can_query(self, name: str) -> bool:
+        return self.accounts[name].price_query <= self.remaining
+
+    def charge_query(self, name: str) -> None:
+        with self._lock:
+            account = self.accounts[name]
+            self._spend(account.price_query, f"a query to {name}")
+            account.queries += 1
+
+    def new_keys(self, name: str, keys: list[str]) -> list[str]:
+        """The keys of `keys` not yet paid for (in order, without repeats)."""
+        held = self.accounts[name].keys
+        seen: set[str] = set()
+        out = []
+        for k in keys:
+            if k not in held and k not in seen:
+                seen.add(k)
+                out.append(k)
+        return out
+
+    def charge_records(self, name: str, keys: list[str]) -> None:
+        """Pay for these records (keys must be new; see `new_keys`)."""
+        with self._lock:
+            account = self.accounts[name]
+            self._spend(account.price_record * len(keys), f"{len(keys):,} records of {name}")
+            account.records += len(keys)
+            account.keys.update(keys)
+
+    def _spend(self, amount: Decimal, what: str) -> None:
+        if self.spent + amount > self.budget:
+            # Callers check affordable() first; reaching this is a bug, and money must not move.
+            raise LeadQLBudgetError(
+                f"buying {what} for ${amount} would exceed the budget "
+                f"(${self.spent} of ${self.budget} spent)",
+                hint="this is a LeadQL bug: please report it",
+            )
+        self.spent += amount

@@ -1,0 +1,210 @@
+"""Binding: a parsed FIND checked against the catalog and turned into plain values.
+
+Every name is resolved here (categories, sources, lists, tables), every number checked, and the
+WHERE clause split into conjuncts that name categories, so that nothing later in planning or
+execution can fail on a user's mistake after money was spent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from leadql.catalog.definitions import SOURCE, CategoryDef, DataDef
+from leadql.context import Context
+from leadql.errors import (
+    LeadQLConstraintError,
+    LeadQLNameError,
+    LeadQLSemanticError,
+    LeadQLTypeError,
+    did_you_mean,
+)
+from leadql.grammar import ast
+from leadql.planner.expressions import PredicateCompiler, Predicate
+
+OBJECTIVES = ("COST", "QUALITY", "COUNT")
+DAYS_PER_UNIT = {"day": 1, "hour": 1 / 24, "week": 7, "month": 30.4375, "year": 365.25,
+                 "minute": 1 / 1440, "second": 1 / 86400}  # fmt: skip
+MAX_COUNT = 100_000_000
+
+
+@dataclass
+class BoundFind:
+    statement: ast.Find
+    text: str
+    count: int | None  # None: as many as the budget buys
+    attributes: tuple[str, ...]  # WITH, in the order written (canonical names)
+    required: tuple[str, ...]  # WITH then WHERE categories: every delivered row has them all
+    predicates: list[Predicate]
+    categories: dict[str, CategoryDef]
+    pool: list[DataDef]  # candidate sources (FROM SOURCES or all)
+    exclusions: list[tuple[str, str]]
+    budget: Decimal | None
+    quality: float | None
+    fresher_than_days: float | None
+    optimize: str
+    estimate: bool
+    into_list: str | None
+    today: date = field(default_factory=date.today)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def where_text(self) -> str:
+        return " AND ".join(p.text(self.text) for p in self.predicates)
+
+
+def bind_find(ctx: Context, stmt: ast.Find) -> BoundFind:
+    clauses = stmt.clauses
+    text = ctx.text
+    for node, words in ((clauses.like, "FIND … LIKE"), (clauses.matching, "FIND … MATCHING"),
+                        (clauses.template, "FIND … USING TEMPLATE")):  # fmt: skip
+        if node is not None:
+            raise ctx.unsupported(words, node)
+    catalog = ctx.catalog
+    categories = catalog.categories()
+
+    count = _count(ctx, stmt)
+    attributes = tuple(_category(ctx, ident, categories).name for ident in clauses.attributes)
+    if len(set(attributes)) != len(attributes):
+        seen: set[str] = set()
+        for ident in clauses.attributes:
+            if ident.value.lower() in seen:
+                raise ctx.fail(LeadQLSemanticError, f"`{ident.value}` is asked for twice", ident)
+            seen.add(ident.value.lower())
+
+    compiler = PredicateCompiler(categories, ctx.params, text, normalize=_normalizer(ctx))
+    predicates = compiler.conjuncts(clauses.where)
+    required = list(attributes)
+    for p in predicates:
+        required += sorted(c for c in p.categories if c not in required)
+
+    pool = _pool(ctx, clauses.sources)
+    exclusions = _exclusions(ctx, clauses.exclude)
+
+    budget = None
+    if clauses.budget is not None:
+        budget = ctx.decimal_value(clauses.budget.amount, "BUDGET")
+        if budget < 0:
+            raise ctx.fail(LeadQLTypeError, "BUDGET cannot be negative", clauses.budget)
+        if clauses.budget.currency.upper() != "USD":
+            raise ctx.fail(LeadQLSemanticError, f"prices are in USD; BUDGET is in {clauses.budget.currency}",
+                           clauses.budget, hint="convert the budget to USD")  # fmt: skip
+    elif not clauses.estimate:
+        raise LeadQLConstraintError(
+            "FIND buys records and needs a BUDGET", span=stmt.span, text=text,
+            hint="add e.g. BUDGET 500, or ESTIMATE for a quote without spending",
+        )  # fmt: skip
+
+    quality = None
+    if clauses.quality is not None:
+        value = ctx.decimal_value(clauses.quality, "QUALITY")
+        if not 0 <= value <= 1:
+            raise LeadQLTypeError(
+                f"QUALITY is a probability between 0 and 1, not {value}", span=_span(clauses.quality, stmt),
+                text=text, hint="e.g. QUALITY >= 0.85",
+            )  # fmt: skip
+        quality = float(value)
+
+    fresher = None
+    if clauses.fresher_than is not None:
+        interval = clauses.fresher_than
+        amount = ctx.decimal_value(interval.amount, "FRESHER THAN")
+        if amount <= 0:
+            raise ctx.fail(LeadQLTypeError, "FRESHER THAN needs a positive interval", interval)
+        fresher = float(amount) * DAYS_PER_UNIT.get(interval.unit, 1)
+
+    into = clauses.into_list.value if clauses.into_list is not None else None
+    if into is not None and catalog.get_data(into) is not None:
+        raise ctx.fail(LeadQLNameError, f"`{into}` is already a source or table; a list needs its own name",
+                       clauses.into_list)  # fmt: skip
+    if not required:
+        raise LeadQLSemanticError(
+            "FIND needs at least one attribute (WITH …) or condition (WHERE …)", span=stmt.span, text=text,
+            hint="e.g. FIND 100 leads WITH email, phone BUDGET 50",
+        )  # fmt: skip
+    return BoundFind(
+        statement=stmt, text=text, count=count, attributes=attributes, required=tuple(required),
+        predicates=predicates, categories=categories, pool=pool, exclusions=exclusions,
+        budget=budget, quality=quality, fresher_than_days=fresher,
+        optimize=clauses.optimize or "COST", estimate=clauses.estimate, into_list=into,
+    )  # fmt: skip
+
+
+def _span(node: Any, fallback: ast.Node) -> Any:
+    return getattr(node, "span", None) or fallback.span
+
+
+def _count(ctx: Context, stmt: ast.Find) -> int | None:
+    if stmt.count is None:
+        return None
+    value = ctx.value(stmt.count)
+    if isinstance(value, bool) or not isinstance(value, int) or isinstance(value, Decimal):
+        if isinstance(value, (float, Decimal)) and value == int(value):
+            value = int(value)
+        else:
+            raise LeadQLTypeError(f"the number of leads must be a whole number, not {value!r}",
+                                  span=_span(stmt.count, stmt), text=ctx.text)  # fmt: skip
+    if value <= 0 or value > MAX_COUNT:
+        raise LeadQLTypeError(
+            f"the number of leads must be between 1 and {MAX_COUNT:,}, not {value}",
+            span=_span(stmt.count, stmt), text=ctx.text,
+        )  # fmt: skip
+    return value
+
+
+def _category(ctx: Context, ident: ast.Ident, categories: dict[str, CategoryDef]) -> CategoryDef:
+    category = categories.get(ident.value.lower())
+    if category is None:
+        raise ctx.fail(
+            LeadQLNameError, f"unknown category `{ident.value}`", ident,
+            hint=did_you_mean(ident.value, [c.name for c in categories.values()])
+            or "SHOW CATEGORIES lists them; CREATE CATEGORY adds one",
+        )  # fmt: skip
+    return category
+
+
+def _pool(ctx: Context, names: tuple[ast.Ident, ...]) -> list[DataDef]:
+    catalog = ctx.catalog
+    if not names:
+        pool = catalog.data_defs(SOURCE)
+        if not pool:
+            raise LeadQLNameError("there are no sources to buy from",
+                                  hint="CREATE SOURCE … registers a vendor")  # fmt: skip
+        return pool
+    pool = []
+    for ident in names:
+        defn = catalog.get_data(ident.value, (SOURCE,))
+        if defn is None:
+            other = catalog.get_data(ident.value)
+            hint = (f"`{ident.value}` is your own table: FIND buys from sources" if other is not None
+                    else did_you_mean(ident.value, catalog.names((SOURCE,))) or "SHOW SOURCES lists them")
+            raise ctx.fail(LeadQLNameError, f"no source named `{ident.value}`", ident, hint=hint)  # fmt: skip
+        if defn.name not in {d.name for d in pool}:
+            pool.append(defn)
+    return pool
+
+
+def _exclusions(ctx: Context, items: tuple[ast.Exclusion, ...]) -> list[tuple[str, str]]:
+    out = []
+    for item in items:
+        if item.kind == "QUERY":
+            raise ctx.unsupported("EXCLUDE QUERY", item)
+        out.append((item.kind, item.name.value))
+    return out
+
+
+def _normalizer(ctx: Context) -> Any:
+    """Normalise a constant with its category's normaliser, in DuckDB (the same code the sources
+    are read with)."""
+    from leadql.catalog.canonical import normalized_sql
+    from leadql.connectors.base import quote_str
+
+    con = ctx.con
+
+    def normalize(category: CategoryDef, value: str) -> Any:
+        rows = con.execute(f"SELECT {normalized_sql(category, quote_str(value))}").fetchall()
+        return rows[0][0] if rows else None
+
+    return normalize

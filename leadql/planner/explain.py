@@ -1,0 +1,150 @@
+"""EXPLAIN, EXPLAIN ANALYZE and ESTIMATE output for FIND.
+
+EXPLAIN prints the chosen plan as named steps with per-step estimates, the alternatives and why
+each lost, and the sources left out; EXPLAIN ANALYZE runs the plan and adds what each step actually
+did. ESTIMATE returns the plans as a table: a quote, nothing bought.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from leadql.planner.binding import BoundFind
+from leadql.planner.plan import Plan, money
+from leadql.planner.planner import Planning
+from leadql.result import Result
+
+
+def estimate_result(bound: BoundFind, planning: Planning) -> Result:
+    rows = []
+    for rank, plan in enumerate([planning.chosen, *planning.alternatives], start=1):
+        rows.append((
+            rank, rank == 1, plan.driver, ", ".join(plan.sources), round(plan.expected_count),
+            float(plan.cost), round(plan.quality, 4), round(plan.candidates),
+            plan.solver.get("status"), plan.why_not,
+        ))  # fmt: skip
+    names = ["rank", "chosen", "driver", "sources", "expected_leads", "estimated_cost", "quality",
+             "records_to_buy", "solver", "why_not"]  # fmt: skip
+    chosen = planning.chosen
+    asked = f" of {bound.count:,}" if bound.count is not None else ""
+    message = (f"estimate: about {chosen.expected_count:,.0f}{asked} leads for about ${chosen.cost} "
+               f"from {', '.join(chosen.sources)} (nothing bought)")  # fmt: skip
+    return Result.from_rows(names, rows, message=message, warnings=list(planning.warnings),
+                            plan=chosen, cost=Decimal(0))  # fmt: skip
+
+
+def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> list[str]:
+    plan = planning.chosen if state is None else state.plan
+    lines = [_one_line(bound.statement.text or bound.text)]
+    asked = f" of {bound.count:,}" if bound.count is not None else ""
+    solver = plan.solver
+    lines.append(f"Chosen plan: driver {plan.driver}; sources {', '.join(plan.sources)}")
+    lines.append(
+        f"  expected {plan.expected_count:,.0f}{asked} leads, cost ${plan.cost}, quality {plan.quality:.3f}; "
+        f"buys about {plan.candidates:,.0f} of {plan.supply:,.0f} matching {plan.driver} records"
+    )  # fmt: skip
+    if solver:
+        lines.append(
+            f"  solver: {solver.get('method')} {solver.get('status')}, optimality gap {solver.get('gap', 0):.1%}, "
+            f"{solver.get('seconds', 0):.3f}s over {solver.get('candidates')} candidate sources; "
+            f"planning {planning.seconds:.2f}s, {planning.solves} solves"
+        )  # fmt: skip
+        for note in solver.get("notes") or []:
+            lines.append(f"  solver: {note}")
+    actual = _actuals(state)
+    lines.append("Steps:")
+    step = 0
+
+    def add(text: str, key: str | None = None) -> None:
+        nonlocal step
+        line = f"  r{step} := {text}"
+        if state is not None and key is not None:
+            line += "  | actual: " + actual.get(key, "not run")
+        lines.append(line)
+        step += 1
+
+    driver = plan.use(plan.driver)
+    filters = " AND ".join(p.text(bound.text) for p in driver.pushed) or "none"
+    suppress = ""
+    if bound.exclusions:
+        suppress = " minus " + ", ".join(f"{k} {n}" for k, n in bound.exclusions)
+    add(f"Scan[{plan.driver}] filters=({filters}){suppress} order=completeness limit≈{plan.candidates:,.0f}"
+        f"  est rows {plan.candidates:,.0f}, cost ${driver.expected_cost}", f"Scan[{plan.driver}]")
+    enrichers = [u for u in plan.uses if u.role == "enrich"]
+    for use in enrichers:
+        provides = ", ".join(use.provides) or "corroboration"
+        add(f"Lookup[{use.name}] by email|phone|birth_date|zip of r0 for {provides}"
+            f"  est matches {use.expected_records:,.0f} (reach {use.reach:.0%}), cost ${use.expected_cost}",
+            f"Lookup[{use.name}]")  # fmt: skip
+    add("Resolve[all records] exact email/phone links, then Fellegi–Sunter (Splink) on names, birth date, "
+        "address", "Resolve")
+    for use in enrichers:
+        add(f"Buy[{use.name}] records of r0's people that fill a missing category", f"Buy[{use.name}]")
+    add("Fuse[by entity] vote per value, weighted by source quality × freshness (ACCU)")
+    conditions = [f"complete({', '.join(bound.required)})"]
+    if plan.post_predicates:
+        conditions.append(" AND ".join(p.text(bound.text) for p in plan.post_predicates)
+                          + f" (est {plan.post_selectivity:.1%} pass)")  # fmt: skip
+    elif bound.predicates:
+        conditions.append("re-check " + bound.where_text)
+    if bound.quality is not None:
+        conditions.append(f"quality >= {bound.quality:g}")
+    add(f"Filter[fused] {'; '.join(conditions)}")
+    add("Rank[filtered] quality desc, cost asc" + (f"  Limit {bound.count:,}" if bound.count else ""))
+    if bound.into_list:
+        add(f"Sink[LIST {bound.into_list}] atomic append with provenance and spend")
+    lines.append("Completeness expected: " + ", ".join(f"{k} {v:.0%}" for k, v in plan.completeness.items()))
+    if planning.alternatives:
+        lines.append("Alternatives:")
+        for i, alt in enumerate(planning.alternatives, start=2):
+            lines.append(f"  #{i} driver {alt.driver}; {', '.join(alt.sources)}: {alt.expected_count:,.0f} leads, "
+                         f"${alt.cost}, quality {alt.quality:.3f} — lost: {alt.why_not}")  # fmt: skip
+    if planning.excluded:
+        lines.append("Not considered:")
+        for name, why in sorted(planning.excluded.items()):
+            lines.append(f"  {name}: {why}")
+    if state is not None:
+        ledger = state.ledger
+        lines.append(f"Actual: {state.delivered:,} leads delivered in {state.rounds} round(s); spent ${ledger.spent} "
+                     f"of ${ledger.budget} (estimated ${plan.cost})")  # fmt: skip
+        for account in ledger.accounts.values():
+            lines.append(f"  {account.name}: {account.records:,} records, {account.queries} queries, "
+                         f"${account.records * account.price_record + account.queries * account.price_query}")
+    warnings = list(planning.warnings) + (list(state.warnings) if state is not None else [])
+    for w in warnings:
+        lines.append(f"Warning: {w}")
+    return lines
+
+
+def explain_result(bound: BoundFind, planning: Planning, state: Any = None, result: Result | None = None) -> Result:
+    lines = explain_lines(bound, planning, state)
+    out = Result.from_rows(["explain"], [(line,) for line in lines], plan=planning.chosen if state is None else state.plan,
+                           cost=state.ledger.spent if state is not None else Decimal(0))  # fmt: skip
+    if result is not None:
+        out.warnings = list(result.warnings)
+    return out
+
+
+def _actuals(state: Any) -> dict[str, str]:
+    out: dict[str, list[Any]] = {}
+    if state is None:
+        return {}
+    for s in state.steps:
+        out.setdefault(s.name, []).append(s)
+    text = {}
+    for name, steps in out.items():
+        rows = sum(s.rows for s in steps)
+        seconds = sum(s.seconds for s in steps)
+        cost = steps[-1].cost
+        text[name] = f"{rows:,} rows, ${money(cost)}, {seconds:.2f}s" + (f" ({len(steps)} rounds)" if len(steps) > 1 else "")
+    return text
+
+
+def _one_line(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= 160 else flat[:157] + "..."
+
+
+def plan_summary(plan: Plan) -> dict[str, Any]:
+    return plan.summary()

@@ -1,0 +1,271 @@
+"""FIND predicates as SQL: a WHERE clause over canonical categories → sqlglot expressions.
+
+Plans are SQL built as sqlglot expressions (DuckDB dialect by default) so the same plan can be
+rendered for another engine later. Parameters become typed literals here, built by sqlglot (never
+spliced as text). Types are checked against the categories' types, so `fico >= '700'` is caught
+before a vendor is asked anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from leadql.catalog.definitions import CategoryDef
+from leadql.errors import LeadQLNameError, LeadQLTypeError, LeadQLUnsupportedError, did_you_mean
+from leadql.grammar import ast
+
+NUMERIC_PREFIXES = ("TINYINT", "SMALLINT", "INTEGER", "INT", "BIGINT", "HUGEINT", "FLOAT",
+                    "DOUBLE", "REAL", "DECIMAL", "NUMERIC", "UBIGINT", "UINTEGER")  # fmt: skip
+
+# Scalar functions a WHERE clause may call: deterministic, present in DuckDB and in Spark SQL.
+FUNCTIONS = {
+    "lower", "upper", "trim", "length", "abs", "round", "floor", "ceil", "coalesce",
+    "year", "month", "day", "substr", "substring", "greatest", "least", "concat",
+    "date_diff", "starts_with", "ends_with", "contains", "regexp_matches", "nullif",
+}
+
+
+def kind_of(type_sql: str) -> str:
+    """number | text | date | boolean, from a category's DuckDB type."""
+    upper = type_sql.upper()
+    if upper.startswith(NUMERIC_PREFIXES):
+        return "number"
+    if upper.startswith(("DATE", "TIMESTAMP")):
+        return "date"
+    if upper.startswith("BOOL"):
+        return "boolean"
+    return "text"
+
+
+@dataclass(frozen=True)
+class Predicate:
+    """One conjunct of the WHERE clause: pushed to every source that holds all its categories."""
+
+    node: ast.Expr
+    sql: str  # DuckDB SQL over unqualified canonical column names
+    categories: frozenset[str]
+
+    def text(self, source_text: str) -> str:
+        span = self.node.span
+        return source_text[span.start : span.end] if span is not None else self.sql
+
+
+class PredicateCompiler:
+    """Compiles one FIND's WHERE clause; `categories` are the workspace's categories by lower name."""
+
+    def __init__(self, categories: dict[str, CategoryDef], params: dict[str, Any], text: str,
+                 normalize: Any = None) -> None:  # fmt: skip
+        from sqlglot import exp
+
+        self.exp = exp
+        self.categories = categories
+        self.params = params
+        self.text = text
+        self.normalize = normalize  # (category, python value) -> normalised value, or None
+        self.used: set[str] = set()
+
+    # ------------------------------------------------------------ entry points
+    def conjuncts(self, where: ast.Expr | None) -> list[Predicate]:
+        if where is None:
+            return []
+        items = where.items if isinstance(where, ast.BoolOp) and where.op == "AND" else (where,)
+        out = []
+        for item in items:
+            self.used = set()
+            tree = self.compile(item)
+            self._check_boolean(item)
+            out.append(Predicate(item, tree.sql(dialect="duckdb"), frozenset(self.used)))
+        return out
+
+    # ------------------------------------------------------------ compiling
+    def compile(self, node: ast.Expr) -> Any:
+        exp = self.exp
+        if isinstance(node, ast.BoolOp):
+            parts = [self.compile(i) for i in node.items]
+            return exp.and_(*parts) if node.op == "AND" else exp.or_(*parts)
+        if isinstance(node, ast.Not):
+            return exp.not_(self.compile(node.operand))
+        if isinstance(node, ast.Compare):
+            self._check_comparable(node.left, node.right, node)
+            left, right = self.compile(node.left), self._normalized(node.left, node.right)
+            cls = {"=": exp.EQ, "!=": exp.NEQ, "<>": exp.NEQ, "<": exp.LT, "<=": exp.LTE,
+                   ">": exp.GT, ">=": exp.GTE}[node.op]  # fmt: skip
+            return exp.paren(cls(this=left, expression=right), copy=False)
+        if isinstance(node, ast.IsNull):
+            test = exp.Is(this=self.compile(node.operand), expression=exp.Null())
+            return exp.not_(test) if node.negated else test
+        if isinstance(node, ast.InList):
+            for item in node.items:
+                self._check_comparable(node.operand, item, node)
+            test = exp.In(this=self.compile(node.operand),
+                          expressions=[self._normalized(node.operand, i) for i in node.items])  # fmt: skip
+            return exp.not_(test) if node.negated else exp.paren(test, copy=False)
+        if isinstance(node, ast.Between):
+            self._check_comparable(node.operand, node.low, node)
+            self._check_comparable(node.operand, node.high, node)
+            test = exp.Between(this=self.compile(node.operand), low=self.compile(node.low),
+                               high=self.compile(node.high))  # fmt: skip
+            return exp.not_(test) if node.negated else exp.paren(test, copy=False)
+        if isinstance(node, ast.TextMatch):
+            return self._text_match(node)
+        if isinstance(node, ast.Arith):
+            cls = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul, "/": exp.Div, "%": exp.Mod}[node.op]
+            return exp.paren(cls(this=self.compile(node.left), expression=self.compile(node.right)))
+        if isinstance(node, ast.Negate):
+            return exp.Neg(this=self.compile(node.operand))
+        if isinstance(node, ast.Concat):
+            out = self.compile(node.items[0])
+            for item in node.items[1:]:
+                out = exp.DPipe(this=out, expression=self.compile(item))
+            return out
+        if isinstance(node, ast.Cast):
+            type_sql = node.to.name + (f"({', '.join(map(str, node.to.args))})" if node.to.args else "")
+            return exp.Cast(this=self.compile(node.operand), to=exp.DataType.build(type_sql, dialect="duckdb"))
+        if isinstance(node, ast.Case):
+            case = exp.Case(this=self.compile(node.operand) if node.operand else None)
+            for when in node.whens:
+                case = case.when(self.compile(when.condition), self.compile(when.result))
+            return case.else_(self.compile(node.default)) if node.default is not None else case
+        if isinstance(node, ast.FunctionCall):
+            name = node.name.value.lower()
+            if name not in FUNCTIONS:
+                raise LeadQLNameError(
+                    f"FIND cannot call `{node.name.value}` in WHERE", span=node.name.span, text=self.text,
+                    hint=did_you_mean(name, FUNCTIONS) or "functions: " + ", ".join(sorted(FUNCTIONS)),
+                )  # fmt: skip
+            return exp.Anonymous(this=name, expressions=[self.compile(a) for a in node.args])
+        if isinstance(node, ast.ColumnRef):
+            return exp.column(self._category(node).name, quoted=True)
+        if isinstance(node, (ast.Literal, ast.Param)):
+            return self._literal(self._value(node), node)
+        raise LeadQLUnsupportedError(
+            f"{type(node).__name__} is not allowed in a FIND condition", span=node.span, text=self.text
+        )
+
+    def _text_match(self, node: ast.TextMatch) -> Any:
+        exp = self.exp
+        left, pattern = self.compile(node.operand), self.compile(node.pattern)
+        op = node.op.upper()
+        if op == "LIKE":
+            test = exp.Like(this=left, expression=pattern)
+        elif op == "ILIKE":
+            test = exp.ILike(this=left, expression=pattern)
+        else:
+            name = {"CONTAINS": "contains", "STARTS WITH": "starts_with", "ENDS WITH": "ends_with"}.get(op)
+            if name is None:
+                raise LeadQLUnsupportedError(f"{node.op} is not supported in FIND", span=node.span, text=self.text)
+            test = exp.Anonymous(this=name, expressions=[left, pattern])
+        return exp.not_(test) if node.negated else test
+
+    # ------------------------------------------------------------ names, values, types
+    def _category(self, node: ast.ColumnRef) -> CategoryDef:
+        if len(node.parts) > 1:
+            raise LeadQLNameError(
+                f"`{node.dotted}`: FIND conditions name categories, not table columns",
+                span=node.span, text=self.text, hint=f"write `{node.column}`",
+            )  # fmt: skip
+        category = self.categories.get(node.column.lower())
+        if category is None:
+            raise LeadQLNameError(
+                f"unknown category `{node.column}`", span=node.span, text=self.text,
+                hint=did_you_mean(node.column, [c.name for c in self.categories.values()])
+                or "SHOW CATEGORIES lists them; CREATE CATEGORY adds one",
+            )  # fmt: skip
+        self.used.add(category.name)
+        return category
+
+    def _value(self, node: ast.Literal | ast.Param) -> Any:
+        return self.params[node.name] if isinstance(node, ast.Param) else node.value
+
+    def _literal(self, value: Any, node: ast.Node) -> Any:
+        exp = self.exp
+        if value is None:
+            return exp.Null()
+        if isinstance(value, bool):
+            return exp.Boolean(this=value)
+        if isinstance(value, (int, float, Decimal)):
+            return exp.Literal.number(str(value))
+        if isinstance(node, ast.Literal) and node.kind == "datetime":
+            return exp.Cast(this=exp.Literal.string(str(value)), to=exp.DataType.build("TIMESTAMP"))
+        if hasattr(value, "isoformat"):
+            return exp.Cast(this=exp.Literal.string(value.isoformat()), to=exp.DataType.build("DATE"))
+        if isinstance(value, str):
+            return exp.Literal.string(value)
+        raise LeadQLTypeError(
+            f"a {type(value).__name__} cannot be used in a FIND condition", span=node.span, text=self.text,
+            hint="pass numbers, text, booleans or dates",
+        )  # fmt: skip
+
+    def _normalized(self, column: ast.Expr, value_node: ast.Expr) -> Any:
+        """A text constant compared with a category, in the category's normal form ('California'
+        → 'CA' for state), so that it matches normalised source values."""
+        if not (isinstance(column, ast.ColumnRef) and isinstance(value_node, (ast.Literal, ast.Param))):
+            return self.compile(value_node)
+        category = self.categories.get(column.column.lower())
+        value = self._value(value_node)
+        if category is None or not isinstance(value, str) or self.normalize is None:
+            return self.compile(value_node)
+        if kind_of(category.type) != "text" or not (category.normalizer or category.normalize_sql):
+            return self.compile(value_node)
+        normal = self.normalize(category, value)
+        if normal is None:
+            raise LeadQLTypeError(
+                f"'{value}' is not a valid {category.name}", span=value_node.span, text=self.text,
+                hint=f"{category.name} values are normalised ({category.description or category.normalizer}); "
+                "no source value can equal this",
+            )  # fmt: skip
+        return self._literal(normal, value_node)
+
+    def kind(self, node: ast.Expr) -> str | None:
+        """The value kind of an expression, when it is plain: number | text | date | boolean."""
+        if isinstance(node, ast.ColumnRef):
+            category = self.categories.get(node.column.lower())
+            return kind_of(category.type) if category else None
+        if isinstance(node, (ast.Literal, ast.Param)):
+            value = self._value(node)
+            if isinstance(node, ast.Literal) and node.kind == "datetime":
+                return "date"
+            if isinstance(value, bool):
+                return "boolean"
+            if isinstance(value, (int, float, Decimal)):
+                return "number"
+            if isinstance(value, str):
+                return "text"
+            if hasattr(value, "isoformat"):
+                return "date"
+            return None
+        if isinstance(node, (ast.Arith, ast.Negate)):
+            return "number"
+        return None
+
+    def _check_comparable(self, left: ast.Expr, right: ast.Expr, node: ast.Node) -> None:
+        a, b = self.kind(left), self.kind(right)
+        if a is None or b is None or a == b:
+            return
+        if {a, b} == {"date", "text"}:
+            return  # '2026-01-01' compares with a date
+        column = left if isinstance(left, ast.ColumnRef) else right if isinstance(right, ast.ColumnRef) else None
+        other = right if column is left else left
+        if column is not None:
+            name = column.column
+            shown = self.text[other.span.start:other.span.end] if other.span else "the value"
+            raise LeadQLTypeError(
+                f"`{name}` is {'a ' if a != 'text' else ''}{self.kind(column)} and {shown} is {self.kind(other)}",
+                span=other.span or node.span, text=self.text,
+                hint="remove the quotes" if self.kind(other) == "text" else "quote the value",
+            )  # fmt: skip
+        raise LeadQLTypeError(f"cannot compare {a} with {b}", span=node.span, text=self.text)
+
+    def _check_boolean(self, node: ast.Expr) -> None:
+        if isinstance(node, (ast.Literal, ast.Param, ast.Arith, ast.Negate, ast.Concat)):
+            raise LeadQLTypeError(
+                "a FIND condition must be true or false", span=node.span, text=self.text,
+                hint="compare it with something, e.g. fico >= 700",
+            )  # fmt: skip
+        if isinstance(node, ast.ColumnRef) and self.kind(node) != "boolean":
+            raise LeadQLTypeError(
+                f"`{node.column}` is {self.kind(node)}, not a condition", span=node.span, text=self.text,
+                hint=f"compare it, e.g. {node.column} IS NOT NULL",
+            )  # fmt: skip

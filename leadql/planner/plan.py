@@ -1,0 +1,154 @@
+"""A FIND plan: which sources, in which roles, with what is expected of each, and the exact
+re-scoring of a source set (the solver works on a linear surrogate; plans are compared on this).
+
+Execution order: the *driver* is scanned first with every predicate it can evaluate pushed down,
+buying candidates; each *enrichment* source is then asked only for the people already found
+(vendors price per matched record), so it pays for matches, not for its whole file.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
+
+from leadql.planner.estimates import Overlaps, SourceProfile, freshness_factor
+from leadql.planner.expressions import Predicate
+
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal | float) -> Decimal:
+    """Dollars rounded up to the cent, for estimates shown to users."""
+    return Decimal(str(value)).quantize(CENT, rounding=ROUND_CEILING)
+
+
+@dataclass
+class SourceUse:
+    name: str
+    role: str  # "driver" | "enrich"
+    pushed: list[Predicate]
+    provides: list[str]  # categories it is the primary provider of
+    reach: float  # share of the candidates it is expected to hold
+    expected_records: float
+    expected_cost: Decimal
+    price_record: Decimal
+    price_query: Decimal
+
+
+@dataclass
+class Plan:
+    driver: str
+    uses: list[SourceUse]
+    candidates: float  # driver records to buy
+    supply: float  # driver records matching its pushed predicates
+    expected_count: float
+    cost: Decimal  # expected money
+    quality: float  # expected row quality
+    completeness: dict[str, float]  # category → P(filled)
+    post_selectivity: float  # share of complete candidates passing predicates not pushed to the driver
+    post_predicates: list[Predicate]
+    solver: dict[str, Any] = field(default_factory=dict)
+    why_not: str | None = None  # for alternatives: why the chosen plan beat it
+    completeness_target: float = 0.0
+
+    @property
+    def sources(self) -> list[str]:
+        return [u.name for u in self.uses]
+
+    def use(self, name: str) -> SourceUse:
+        return next(u for u in self.uses if u.name == name)
+
+    @property
+    def yield_rate(self) -> float:
+        return self.expected_count / self.candidates if self.candidates else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "driver": self.driver, "sources": self.sources, "candidates": round(self.candidates),
+            "expected_count": round(self.expected_count), "cost": str(self.cost),
+            "quality": round(self.quality, 4), "solver": self.solver,
+            "completeness": {k: round(v, 4) for k, v in self.completeness.items()},
+        }  # fmt: skip
+
+
+def score(
+    driver: SourceProfile,
+    chosen: list[SourceProfile],
+    *,
+    required: tuple[str, ...],
+    predicates: list[Predicate],
+    pooled_selectivity: Any,
+    count: int | None,
+    budget: Decimal | None,
+    quality_floor: float | None,
+    overlaps: Overlaps,
+) -> Plan:
+    """Expected count, money and quality of buying through `driver` and enriching from the rest.
+
+    Independence is assumed between sources' coverage, as in the linearisation; overlaps come
+    from the ANALYZE sketches (reach of each source into the driver's people).
+    """
+    pushed = driver.pushable(predicates, quality_floor)
+    post = [p for p in predicates if p not in pushed]
+    supply = driver.rows * driver.pass_rate(pushed)
+    pushed_categories = {c for p in pushed for c in p.categories}
+    reaches = {s.name: overlaps.reach(driver, s) for s in chosen}
+    completeness: dict[str, float] = {}
+    attribute_quality: dict[str, float] = {}
+    provides: dict[str, list[str]] = {s.name: [] for s in chosen}
+    for k in required:
+        missing = 1.0
+        best_q, best_source = 0.0, None
+        for s in chosen:
+            q = s.quality.get(k)
+            if q is None:
+                continue
+            q *= freshness_factor(s.age_days)
+            if quality_floor is not None and q < quality_floor:
+                continue
+            if s.name == driver.name:
+                fill = 1.0 if k in pushed_categories else s.fill.get(k, 0.0)
+            else:
+                fill = reaches[s.name] * s.fill.get(k, 0.0)
+            missing *= 1 - min(fill, 1.0)
+            if q > best_q:
+                best_q, best_source = q, s.name
+        completeness[k] = 1 - missing
+        attribute_quality[k] = best_q
+        if best_source:
+            provides[best_source].append(k)
+    post_sel = pooled_selectivity(post)
+    per_candidate = math.prod(completeness.values()) * post_sel
+    fees = sum((s.price_query for s in chosen), Decimal(0))
+    per_record = driver.price_record + sum(
+        (s.price_record * Decimal(str(round(reaches[s.name], 6))) for s in chosen if s.name != driver.name),
+        Decimal(0),
+    )
+    if count is not None and per_candidate > 0:
+        candidates = count / per_candidate
+    else:
+        candidates = supply
+    candidates = min(candidates, supply)
+    if budget is not None and per_record > 0:
+        affordable = float((budget - fees) / per_record) if budget > fees else 0.0
+        candidates = min(candidates, max(0.0, affordable))
+    candidates = float(math.floor(candidates))
+    expected = candidates * per_candidate
+    if count is not None:
+        expected = min(expected, count)
+    uses = []
+    for s in chosen:
+        role = "driver" if s.name == driver.name else "enrich"
+        records = candidates if role == "driver" else candidates * reaches[s.name]
+        cost = s.price_query + s.price_record * Decimal(str(round(records, 3)))
+        uses.append(SourceUse(s.name, role, pushed if role == "driver" else [], provides[s.name],
+                              reaches[s.name], records, money(cost), s.price_record, s.price_query))  # fmt: skip
+    uses.sort(key=lambda u: (u.role != "driver", u.name))
+    total = money(sum((u.expected_cost for u in uses), Decimal(0)))
+    if budget is not None and total > budget:
+        total = budget  # the executor stops buying at the budget
+    quality = sum(attribute_quality.values()) / len(attribute_quality) if attribute_quality else 0.0
+    return Plan(driver.name, uses, candidates, supply, expected, total, quality, completeness,
+                post_sel, post)  # fmt: skip

@@ -1,0 +1,326 @@
+"""Planning a FIND: statistics → eligible sources → solver sweeps → scored alternatives → choice.
+
+The solver (selection.py) picks enrichment sources for a fixed driver and completeness level; this
+module sweeps drivers and levels, scores every distinct source set exactly (plan.py), and chooses
+by the OPTIMIZE FOR objective. Constraints no plan can meet raise an error naming the binding
+constraint and the best achievable value.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from leadql.catalog.definitions import DataDef
+from leadql.context import Context
+from leadql.errors import LeadQLConstraintError
+from leadql.planner import selection
+from leadql.planner.binding import BoundFind
+from leadql.planner.estimates import (
+    DEFAULT_SELECTIVITY,
+    SourceProfile,
+    Overlaps,
+    freshness_factor,
+    profile,
+    selectivity,
+)
+from leadql.planner.expressions import Predicate
+from leadql.planner.plan import Plan, money, score
+
+# Completeness targets, as shares of the best each category can reach with every usable source:
+# low levels buy more candidates and enrich less, high levels the reverse.
+COMPLETENESS_LEVELS = (0.5, 0.8, 0.95)
+MAX_COMPLETENESS = 0.995
+MAX_DRIVERS = 4
+ALTERNATIVES_PER_SOLVE = 2
+PLANNING_SECONDS = 2.0
+SHOWN_ALTERNATIVES = 4
+IDENTITY = ("email", "phone", "first_name", "last_name")
+
+
+@dataclass
+class Planning:
+    chosen: Plan
+    alternatives: list[Plan]
+    profiles: dict[str, SourceProfile]
+    excluded: dict[str, str]  # source → why it was not considered
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    solves: int = 0
+
+
+def profiles_for(ctx: Context, bound: BoundFind) -> tuple[dict[str, SourceProfile], list[str]]:
+    """Every pool source's profile; sources never analysed are analysed now (and the statistics
+    kept, unless the workspace is read-only)."""
+    from leadql.catalog.analyze import collect
+
+    catalog = ctx.catalog
+    out, warnings = {}, []
+    missing: list[DataDef] = []
+    for defn in bound.pool:
+        stats = catalog.statistics(defn.name)
+        if stats is None:
+            missing.append(defn)
+            continue
+        out[defn.name] = profile(defn, stats[1], stats[2], bound.today)
+    for defn in missing:
+        stats = collect(ctx, defn)
+        if not ctx.ws.read_only:
+            catalog.save_statistics(defn.name, stats["row_count"], stats)
+        out[defn.name] = profile(defn, stats["row_count"], stats, bound.today)
+        warnings.append(f"source {defn.name} had no statistics; analysed it now (ANALYZE keeps them fresh)")
+    return out, warnings
+
+
+def plan_find(ctx: Context, bound: BoundFind, *, exclude_sources: frozenset[str] = frozenset(),
+              budget: Decimal | None = None, count: int | None = None,
+              not_drivers: frozenset[str] = frozenset()) -> Planning:  # fmt: skip
+    """Plans for `bound`. `exclude_sources`, `budget` and `count` let the executor re-plan after a
+    failure with what is left."""
+    started = time.perf_counter()
+    profiles, warnings = profiles_for(ctx, bound)
+    budget = bound.budget if budget is None else budget
+    count = bound.count if count is None else count
+    excluded: dict[str, str] = {n: "failed during this run" for n in exclude_sources}
+    usable: dict[str, SourceProfile] = {}
+    for name, p in profiles.items():
+        if name in excluded:
+            continue
+        if not p.categories & set(bound.required):
+            excluded[name] = "holds none of the categories asked for"
+        elif bound.fresher_than_days is not None and (p.age_days is None or p.age_days > bound.fresher_than_days):
+            excluded[name] = ("has no UPDATED date" if p.age_days is None
+                              else f"updated {p.defn.updated}, {p.age_days:.0f} days ago")  # fmt: skip
+        elif not p.categories & set(IDENTITY):
+            excluded[name] = "holds no identity (email, phone or name) to match people by"
+        else:
+            usable[name] = p
+    _check_reachable(ctx, bound, profiles, usable, excluded)
+
+    pooled = _pooled_selectivity(bound, usable)
+    overlaps = Overlaps(usable)
+    drivers = [d for d in _drivers(bound, usable, pooled, not_drivers)]
+    if not drivers:
+        raise LeadQLConstraintError(
+            "no source holds people matching the conditions", span=bound.statement.span, text=bound.text,
+            hint="ANALYZE the sources if their data changed; loosen the WHERE conditions",
+        )  # fmt: skip
+
+    plans: dict[tuple[str, frozenset[str]], Plan] = {}
+    solves = 0
+    per_solve = PLANNING_SECONDS / max(1, len(drivers) * len(COMPLETENESS_LEVELS))
+    for driver in drivers:
+        for level in COMPLETENESS_LEVELS:
+            problem, names = _problem(bound, driver, usable, level, pooled, count, budget, overlaps)
+            if problem is None:
+                continue
+            solutions = selection.alternatives(problem, ALTERNATIVES_PER_SOLVE, time_limit=per_solve)
+            solves += len(solutions)
+            if not solutions:  # nothing meets this level within the budget: try without the budget
+                problem.budget = None
+                solutions = selection.alternatives(problem, 1, time_limit=per_solve)
+            for sol in solutions:
+                chosen = [usable[names[i]] for i in sol.chosen]
+                key = (driver.name, frozenset(s.name for s in chosen))
+                if key in plans:
+                    continue
+                plan = score(driver, chosen, required=bound.required, predicates=bound.predicates,
+                             pooled_selectivity=pooled, count=count, budget=budget,
+                             quality_floor=bound.quality, overlaps=overlaps)  # fmt: skip
+                plan.completeness_target = level
+                plan.solver = {"method": sol.method, "status": sol.status, "gap": round(sol.gap, 4),
+                               "seconds": round(sol.seconds, 4), "candidates": sol.considered,
+                               "notes": sol.notes}  # fmt: skip
+                plans[key] = plan
+    if not plans:
+        raise LeadQLConstraintError(
+            "no set of sources covers every category asked for", span=bound.statement.span,
+            text=bound.text, hint="EXPLAIN shows which sources hold what",
+        )  # fmt: skip
+    ranked = _rank(list(plans.values()), bound.optimize, count)
+    chosen, rest = ranked[0], ranked[1:SHOWN_ALTERNATIVES + 1]
+    for alt in rest:
+        alt.why_not = _why_not(chosen, alt, bound.optimize, count)
+    warnings += _shortfall(bound, chosen, count, budget, usable, pooled, overlaps)
+    return Planning(chosen, rest, profiles, excluded, warnings, time.perf_counter() - started, solves)
+
+
+# ------------------------------------------------------------------------ pieces
+
+
+def _check_reachable(ctx: Context, bound: BoundFind, profiles: dict[str, SourceProfile],
+                     usable: dict[str, SourceProfile], excluded: dict[str, str]) -> None:  # fmt: skip
+    """Every required category needs a usable source at the quality floor; otherwise say which
+    constraint binds and what is the best achievable."""
+    stmt = bound.statement
+    for k in bound.required:
+        holders = [p for p in profiles.values() if k in p.categories]
+        if not holders:
+            where = "in FROM SOURCES" if bound.statement.clauses.sources else "in the catalog"
+            raise LeadQLConstraintError(
+                f"no source {where} sells `{k}`", span=stmt.span, text=bound.text,
+                hint="SHOW SOURCES lists what each source holds; CREATE SOURCE … MAP (" + k + " = …) adds one",
+            )  # fmt: skip
+        fresh = [p for p in holders if p.name in usable]
+        if not fresh:
+            if bound.fresher_than_days is not None:
+                freshest = min((p for p in holders if p.age_days is not None), key=lambda p: p.age_days,
+                               default=None)  # fmt: skip
+                best = (f"the freshest source holding it ({freshest.name}) was updated "
+                        f"{freshest.defn.updated}, {freshest.age_days:.0f} days ago" if freshest
+                        else "no source holding it has an UPDATED date")  # fmt: skip
+                span = stmt.clauses.fresher_than.span if stmt.clauses.fresher_than else stmt.span
+                raise LeadQLConstraintError(
+                    f"FRESHER THAN {bound.fresher_than_days:g} DAYS is not reachable for `{k}`: {best}",
+                    span=span, text=bound.text, hint="allow older data or add a fresher source",
+                )  # fmt: skip
+            reasons = "; ".join(f"{p.name} {excluded.get(p.name, '')}" for p in holders)
+            raise LeadQLConstraintError(f"no usable source holds `{k}` ({reasons})",
+                                        span=stmt.span, text=bound.text)  # fmt: skip
+        if bound.quality is not None:
+            best = max(fresh, key=lambda p: p.quality[k] * freshness_factor(p.age_days))
+            value = best.quality[k] * freshness_factor(best.age_days)
+            if value < bound.quality:
+                q = stmt.clauses.quality
+                raise LeadQLConstraintError(
+                    f"QUALITY >= {bound.quality:g} is not reachable for `{k}`: best source quality is "
+                    f"{math.floor(value * 1000) / 1000:g} ({best.name})",
+                    span=getattr(q, "span", None) or stmt.span, text=bound.text,
+                    hint=f"lower QUALITY to {math.floor(value * 100) / 100:g} or add a better source of {k}",
+                )  # fmt: skip
+
+
+def _pooled_selectivity(bound: BoundFind, usable: dict[str, SourceProfile]) -> Any:
+    """Selectivity of predicates evaluated after fusion: judged on the statistics of the
+    best-quality source holding each predicate's categories."""
+    def pooled(predicates: list[Predicate]) -> float:
+        rate = 1.0
+        for p in predicates:
+            holders = [s for s in usable.values() if s.holds(p)]
+            if not holders:
+                rate *= DEFAULT_SELECTIVITY
+                continue
+            best = max(holders, key=lambda s: (min(s.quality.get(c, 0) for c in p.categories), s.rows))
+            rate *= selectivity(p.node, best.stats.get("categories", {}))
+        return rate
+
+    return pooled
+
+
+def _drivers(bound: BoundFind, usable: dict[str, SourceProfile], pooled: Any,
+             not_drivers: frozenset[str] = frozenset()) -> list[SourceProfile]:
+    """The most promising drivers: cheapest expected price per delivered lead if that source
+    were read alone (predicates it cannot evaluate judged pooled), plus the largest supply."""
+    ranked = []
+    for p in usable.values():
+        if p.name in not_drivers:
+            continue
+        pushed = p.pushable(bound.predicates, bound.quality)
+        supply = p.rows * p.pass_rate(pushed)
+        if supply < 1:
+            continue
+        post = [q for q in bound.predicates if q not in pushed]
+        held = sum(1 for k in bound.required if k in p.categories)
+        share = pooled(post) * (0.6 ** (len(bound.required) - held))
+        per_lead = (float(p.price_record) + 1e-9) / max(share, 1e-9)
+        ranked.append((per_lead, -supply, p.name, p, supply))
+    ranked.sort(key=lambda r: r[:3])
+    chosen = [r[3] for r in ranked[:MAX_DRIVERS]]
+    biggest = max(ranked, key=lambda r: r[4], default=None)
+    if biggest is not None and biggest[3] not in chosen:
+        chosen.append(biggest[3])
+    return chosen
+
+
+def _problem(bound: BoundFind, driver: SourceProfile, usable: dict[str, SourceProfile], level: float,
+             pooled: Any, count: int | None, budget: Decimal | None,
+             overlaps: Overlaps) -> tuple[Any, list[str]]:  # fmt: skip
+    pushed = driver.pushable(bound.predicates, bound.quality)
+    post = [p for p in bound.predicates if p not in pushed]
+    pushed_categories = {c for p in pushed for c in p.categories}
+    supply = driver.rows * driver.pass_rate(pushed)
+    names, cands = [], []
+    for p in usable.values():
+        is_driver = p.name == driver.name
+        r = 1.0 if is_driver else overlaps.reach(driver, p)
+        if not is_driver and r <= 0:
+            continue
+        fill, quality = {}, {}
+        for k in bound.required:
+            if k not in p.categories:
+                continue
+            q = p.quality[k] * freshness_factor(p.age_days)
+            if bound.quality is not None and q < bound.quality:
+                continue
+            quality[k] = q
+            fill[k] = 1.0 if is_driver and k in pushed_categories else r * p.fill.get(k, 0.0)
+        if not quality and not is_driver:
+            continue
+        names.append(p.name)
+        cands.append((p, r, fill, quality, is_driver))
+    if not any(c[4] for c in cands):
+        return None, names
+    # τ_k: this level's share of the best completeness all usable sources together could reach.
+    completeness = {}
+    for k in bound.required:
+        missing = math.prod(1 - min(fill.get(k, 0.0), selection.MAX_FILL) for _, _, fill, _, _ in cands)
+        completeness[k] = min(MAX_COMPLETENESS, (1 - missing) * (1.0 if k in pushed_categories else level))
+    share = math.prod(completeness.values()) * pooled(post)
+    candidates = min(supply, count / share) if count is not None and share > 0 else supply
+    models = []
+    for p, r, fill, quality, is_driver in cands:
+        cost = p.price_query + p.price_record * Decimal(str(round(candidates * r, 3)))
+        models.append(selection.Candidate(p.name, int(cost * selection.MONEY_SCALE), fill, quality,
+                                          forced=is_driver))  # fmt: skip
+    limit = int(budget * selection.MONEY_SCALE) if budget is not None and count is not None else None
+    return selection.Problem(models, list(bound.required), completeness, limit,
+                             "QUALITY" if bound.optimize == "QUALITY" else "COST"), names
+
+
+def _rank(plans: list[Plan], objective: str, count: int | None) -> list[Plan]:
+    def meets(p: Plan) -> bool:
+        return count is not None and p.expected_count >= count * 0.98
+
+    if objective == "QUALITY":
+        key: Any = lambda p: (not meets(p), -round(p.quality, 3), -round(p.expected_count), p.cost)  # noqa: E731
+    elif objective == "COUNT" or count is None:
+        key = lambda p: (-round(p.expected_count), p.cost, -p.quality)  # noqa: E731
+    else:
+        key = lambda p: (not meets(p), p.cost if meets(p) else -p.expected_count, p.cost, -p.quality)  # noqa: E731
+    return sorted(plans, key=lambda p: (*key(p), p.driver, tuple(p.sources)))
+
+
+def _why_not(chosen: Plan, alt: Plan, objective: str, count: int | None) -> str:
+    reasons = []
+    if count is not None and alt.expected_count < min(count, chosen.expected_count) * 0.98:
+        reasons.append(f"expects {alt.expected_count:,.0f} leads, not {min(count, chosen.expected_count):,.0f}")
+    elif alt.expected_count < chosen.expected_count * 0.98:
+        reasons.append(f"expects fewer leads ({alt.expected_count:,.0f} vs {chosen.expected_count:,.0f})")
+    if alt.cost > chosen.cost:
+        reasons.append(f"costs ${alt.cost - chosen.cost:,.2f} more")
+    if alt.quality < chosen.quality - 0.0005:
+        reasons.append(f"quality {alt.quality:.3f} < {chosen.quality:.3f}")
+    if not reasons:
+        if objective == "QUALITY" and alt.quality <= chosen.quality:
+            reasons.append("no better quality")
+        else:
+            reasons.append("tied; chosen by name order")
+    return "; ".join(reasons)
+
+
+def _shortfall(bound: BoundFind, chosen: Plan, count: int | None, budget: Decimal | None,
+               usable: dict[str, SourceProfile], pooled: Any, overlaps: Overlaps) -> list[str]:  # fmt: skip
+    if count is None or chosen.expected_count >= count * 0.98:
+        return []
+    driver = usable[chosen.driver]
+    unlimited = score(driver, [usable[n] for n in chosen.sources], required=bound.required,
+                      predicates=bound.predicates, pooled_selectivity=pooled, count=count,
+                      budget=None, quality_floor=bound.quality, overlaps=overlaps)  # fmt: skip
+    if unlimited.expected_count >= count * 0.98 and budget is not None:
+        return [f"BUDGET {budget} buys about {chosen.expected_count:,.0f} of the {count:,} leads asked for; "
+                f"about ${money(unlimited.cost):,} would buy them all"]
+    return [f"the sources hold about {chosen.expected_count:,.0f} leads matching the request, "
+            f"fewer than the {count:,} asked for"]
