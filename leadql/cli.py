@@ -139,13 +139,17 @@ def _read_script(path: str) -> tuple[str | None, str]:
 
 def _run_text(database: str, text: str, source: str, fmt: str) -> int:
     from leadql.output import render
+    from leadql.progress import TerminalProgress
     from leadql.workspace import Workspace
 
     with Workspace(database) as ws:
+        ws.progress = progress = TerminalProgress()
         try:
             for result in ws.execute_each(text, rows=True):
+                progress.close()
                 print(render(result, fmt))
         except LeadQLError as e:
+            progress.close()
             _print_error(e, None if source.startswith("<") else source)
             return EXIT_QUERY_ERROR
     return EXIT_OK

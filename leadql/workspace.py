@@ -56,6 +56,8 @@ class Workspace:
                 hint="is this a LeadQL workspace (a DuckDB database file)?",
             ) from None
         self.read_only = read_only
+        self.progress: Any = None  # callable(event dict) for long statements; see leadql/progress.py
+        self.scan_threads = 0  # threads for parallel source scans; 0 = one per CPU core
         self._closed = False
         self.base_dir = Path(self.path).resolve().parent if self.path else Path.cwd()
         try:
@@ -93,15 +95,16 @@ class Workspace:
             self._macros_installed = True
         return self._con
 
-    def cursor(self) -> Any:
+    def cursor(self, categories: dict[str, Any] | None = None) -> Any:
         """A new DuckDB connection to the same database, for a worker thread, with the normaliser
-        and category macros installed (macros are per connection)."""
+        and category macros installed (macros are per connection). Threads pass `categories`:
+        reading the catalog would use the main connection, which is busy."""
         from leadql.catalog.canonical import install_user_macros
         from leadql.normalizers import install
 
         cursor = self._con.cursor()
         install(cursor)
-        install_user_macros(cursor, self.catalog.categories())
+        install_user_macros(cursor, self.catalog.categories() if categories is None else categories)
         return cursor
 
     # ------------------------------------------------------------ lifecycle

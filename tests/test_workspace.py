@@ -86,8 +86,8 @@ def test_sql_errors_point_into_the_users_text(ws) -> None:
 
 def test_unsupported_statements_say_so_after_checking(ws) -> None:
     with pytest.raises(leadql.LeadQLUnsupportedError) as caught:
-        ws.execute("FIND 10 leads WITH email BUDGET 5")
-    assert "FIND" in caught.value.message and "cannot run it yet" in caught.value.message
+        ws.execute("FIND 10 leads LIKE customers WITH email BUDGET 5")
+    assert "LIKE" in caught.value.message and "cannot run it yet" in caught.value.message
     # A rule violation is reported before "unsupported":
     with pytest.raises(leadql.LeadQLSemanticError):
         ws.execute("PREDICT COUNT(o.*, -1, 0) > 0 FOR EACH u.id")

@@ -36,6 +36,7 @@ from leadql.errors import (
 )
 from leadql.grammar import ast
 from leadql.result import Result
+from leadql.warehouse import statements as warehouse_statements
 
 KIND = {"SOURCE": SOURCE, "TABLE": TABLE, "CATEGORY": CATEGORY}
 
@@ -52,6 +53,13 @@ def create_data(ctx: Context, stmt: ast.CreateSource | ast.CreateTable) -> Resul
     name = stmt.name.value
     catalog = ctx.catalog
     existing = catalog.get_data(name)
+    from leadql.warehouse import list_exists
+
+    if list_exists(ctx.con, name):
+        raise ctx.fail(
+            LeadQLNameError, f"a list named `{name}` already exists", stmt.name,
+            hint=f"lists, sources and tables share one namespace; pick another name or DROP LIST {name}",
+        )  # fmt: skip
     if existing is not None:
         if existing.kind != kind:
             raise ctx.fail(
@@ -290,6 +298,8 @@ def _check_category_sql(ctx: Context, category: CategoryDef, stmt: ast.CreateCat
 
 
 def drop(ctx: Context, stmt: ast.Drop) -> Result:
+    if stmt.kind == "LIST":
+        return warehouse_statements.drop_list_statement(ctx, stmt)
     kind = KIND.get(stmt.kind)
     if kind is None:
         raise ctx.unsupported(f"DROP {stmt.kind}", stmt)
@@ -373,10 +383,16 @@ def show(ctx: Context, stmt: ast.Show) -> Result:
             for c in sorted(catalog.categories().values(), key=lambda c: (not c.builtin, c.group or "", c.name))
         ]  # fmt: skip
         return _table(rows, ["name", "type", "normalizer", "group", "description", "standard"])
+    if stmt.what == "LISTS":
+        return warehouse_statements.show_lists(ctx, stmt)
+    if stmt.what == "RUNS":
+        return warehouse_statements.show_runs(ctx, stmt)
     raise ctx.unsupported(f"SHOW {stmt.what}", stmt)
 
 
 def describe(ctx: Context, stmt: ast.Describe) -> Result:
+    if stmt.kind == "LIST":
+        return warehouse_statements.describe_list(ctx, stmt)
     kind = KIND.get(stmt.kind)
     if kind is None:
         raise ctx.unsupported(f"DESCRIBE {stmt.kind}", stmt)

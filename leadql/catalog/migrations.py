@@ -43,6 +43,81 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 PRIMARY KEY (object_name, taken_at))""",
         ],
     ),
+    (
+        2,
+        # The Lists Data Warehouse (LDW), a star schema: the fact `list_leads` (one row per
+        # delivered lead per list per run) around the dimensions `lists`, `runs` and `leads`;
+        # `run_sources` is the spend ledger. Each list's delivered attribute values live in a
+        # typed table `list_<list_id>` (same row_id as its fact rows) created by the writer,
+        # and the view `main.<list name>` joins the two. See docs/warehouse.md.
+        [
+            # `name_key` is lower(name): list names are unique case-insensitively, like every
+            # SQL name. `columns` is the delivered attributes in view order:
+            # [{"name", "type", "run_id" (the run that added it)}].
+            f"""CREATE TABLE {SCHEMA}.lists (
+                list_id VARCHAR PRIMARY KEY,
+                name VARCHAR NOT NULL,
+                name_key VARCHAR NOT NULL UNIQUE,
+                created_at TIMESTAMP NOT NULL,
+                updated_at TIMESTAMP NOT NULL,
+                columns JSON NOT NULL,
+                scored BOOLEAN NOT NULL)""",
+            # Every FIND that spent money. `list_name` keeps the name after DROP LIST removes
+            # the list (money spent is history); `list_id` is NULL without INTO LIST.
+            f"""CREATE TABLE {SCHEMA}.runs (
+                run_id VARCHAR PRIMARY KEY,
+                list_id VARCHAR,
+                list_name VARCHAR,
+                statement VARCHAR NOT NULL,
+                started_at TIMESTAMP NOT NULL,
+                finished_at TIMESTAMP NOT NULL,
+                status VARCHAR NOT NULL CHECK (status IN ('complete', 'partial', 'failed')),
+                requested BIGINT,
+                delivered BIGINT NOT NULL,
+                budget DECIMAL(18,6) NOT NULL,
+                spent DECIMAL(18,6) NOT NULL,
+                plan JSON,
+                warnings JSON)""",
+            # The spend ledger, one row per source a run bought from. The source's price and
+            # quality are snapshotted here rather than in a `sources` dimension: they are facts
+            # of that purchase (a later CREATE OR REPLACE SOURCE must not rewrite what was
+            # paid), and the current definitions already live in `objects`.
+            f"""CREATE TABLE {SCHEMA}.run_sources (
+                run_id VARCHAR NOT NULL,
+                source VARCHAR NOT NULL,
+                records_bought BIGINT NOT NULL,
+                queries BIGINT NOT NULL,
+                amount DECIMAL(18,6) NOT NULL,
+                price_per_record DECIMAL(18,10) NOT NULL,
+                price_per_query DECIMAL(18,10) NOT NULL,
+                quality DOUBLE,
+                PRIMARY KEY (run_id, source))""",
+            # One row per real-world person ever delivered, with the canonical identity keys
+            # that give the same person the same lead_id in later runs.
+            f"""CREATE TABLE {SCHEMA}.leads (
+                lead_id VARCHAR PRIMARY KEY,
+                first_seen TIMESTAMP NOT NULL,
+                last_seen TIMESTAMP NOT NULL,
+                email VARCHAR,
+                phone VARCHAR,
+                first_name VARCHAR,
+                last_name VARCHAR,
+                birth_date DATE,
+                zip VARCHAR)""",
+            # The fact. `row_id` is unique across the warehouse, increases in delivery order and
+            # joins the row to its attribute values in the list's typed table.
+            f"""CREATE TABLE {SCHEMA}.list_leads (
+                row_id BIGINT NOT NULL,
+                list_id VARCHAR NOT NULL,
+                run_id VARCHAR NOT NULL,
+                lead_id VARCHAR NOT NULL,
+                cost DECIMAL(18,6),
+                quality DOUBLE,
+                score DOUBLE,
+                provenance MAP(VARCHAR, VARCHAR),
+                records VARCHAR[])""",
+        ],
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -100,6 +100,11 @@ class FindRun:
         scans.attach_stage(self.con)
         status = "failed"
         try:
+            if bound.into_list:  # a name clash or type conflict must stop us before buying
+                from leadql.warehouse import check_list
+
+                check_list(self.con, bound.into_list, {
+                    c: self.categories[c.lower()].type for c in (bound.attributes or bound.required)})
             if bound.exclusions:
                 from leadql.warehouse import suppression
 
@@ -458,6 +463,8 @@ class FindRun:
             SELECT i.lead_id, {columns}, round(p._quality, 4) AS quality, p.cost,
                    {provenance} AS provenance, p.records
             FROM {picked} AS p JOIN {ids} AS i ON i.entity_id = p.entity_id
+            -- two entities matching one known lead are one person: deliver it once
+            QUALIFY row_number() OVER (PARTITION BY i.lead_id ORDER BY p._quality DESC, p.cost, p.entity_id) = 1
             ORDER BY p._quality DESC, p.cost, i.lead_id
         """).to_arrow_table()  # fmt: skip
         identities = self.con.sql(f"""

@@ -22,7 +22,7 @@ from leadql.errors import (
     did_you_mean,
 )
 from leadql.grammar import ast
-from leadql.planner.expressions import PredicateCompiler, Predicate
+from leadql.planner.expressions import Predicate, PredicateCompiler
 
 OBJECTIVES = ("COST", "QUALITY", "COUNT")
 DAYS_PER_UNIT = {"day": 1, "hour": 1 / 24, "week": 7, "month": 30.4375, "year": 365.25,

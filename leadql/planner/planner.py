@@ -21,8 +21,8 @@ from leadql.planner import selection
 from leadql.planner.binding import BoundFind
 from leadql.planner.estimates import (
     DEFAULT_SELECTIVITY,
-    SourceProfile,
     Overlaps,
+    SourceProfile,
     freshness_factor,
     profile,
     selectivity,
@@ -142,6 +142,16 @@ def plan_find(ctx: Context, bound: BoundFind, *, exclude_sources: frozenset[str]
         )  # fmt: skip
     ranked = _rank(list(plans.values()), bound.optimize, count)
     chosen, rest = ranked[0], ranked[1:SHOWN_ALTERNATIVES + 1]
+    if budget is not None and not bound.estimate and max(p.candidates for p in ranked) < 1:
+        cheapest = min(ranked, key=lambda p: p.use(p.driver).price_query + p.use(p.driver).price_record)
+        use = cheapest.use(cheapest.driver)
+        clause = bound.statement.clauses.budget
+        raise LeadQLConstraintError(
+            f"BUDGET {budget} cannot buy a single lead: the cheapest start is {use.name} at "
+            f"${use.price_query} per query and ${use.price_record} per record",
+            span=clause.span if clause is not None else bound.statement.span, text=bound.text,
+            hint=f"raise the BUDGET above ${money(use.price_query + use.price_record)} or allow other sources",
+        )  # fmt: skip
     for alt in rest:
         alt.why_not = _why_not(chosen, alt, bound.optimize, count)
     warnings += _shortfall(bound, chosen, count, budget, usable, pooled, overlaps)
