@@ -95,7 +95,7 @@ def run_scan(ws: Any, request: ScanRequest, categories: dict[str, CategoryDef],
     created = False
     for attempt in range(ATTEMPTS):
         outcome.attempts = attempt + 1
-        cursor = ws.cursor()
+        cursor = ws.cursor(categories)
         writer = ws._con.cursor()  # a streaming result keeps `cursor` busy: write through another
         try:
             reader = open_reader(ws, cursor, request, categories)
@@ -134,7 +134,7 @@ def run_scan(ws: Any, request: ScanRequest, categories: dict[str, CategoryDef],
             cursor.close()
             writer.close()
     if not created:  # never opened: an empty table keeps later steps simple
-        cursor = ws.cursor()
+        cursor = ws.cursor(categories)
         try:
             _create_empty(cursor, request, categories)
         finally:
