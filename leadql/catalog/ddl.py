@@ -55,7 +55,7 @@ def create_data(ctx: Context, stmt: ast.CreateSource | ast.CreateTable) -> Resul
     existing = catalog.get_data(name)
     from leadql.warehouse import list_exists
 
-    if list_exists(ctx.con, name):
+    if catalog.version >= 2 and list_exists(ctx.con, name):  # lists arrived in catalog version 2
         raise ctx.fail(
             LeadQLNameError, f"a list named `{name}` already exists", stmt.name,
             hint=f"lists, sources and tables share one namespace; pick another name or DROP LIST {name}",

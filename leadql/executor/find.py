@@ -110,8 +110,11 @@ class FindRun:
 
                 self.suppression = suppression(self.con, self.ctx.catalog, bound.exclusions,
                                                available=set(IDENTITY), run_id=state.run_id)  # fmt: skip
+                state.warnings += list(getattr(self.suppression, "warnings", []))
             self._rounds()
             table, identities = self._deliver()
+            state.delivered = table.num_rows
+            self._explain_shortfall()
             status = "complete" if bound.count is None or table.num_rows >= bound.count else "partial"
             run = self._run_record(status, table.num_rows)
             if bound.into_list:
@@ -207,18 +210,22 @@ class FindRun:
         ledger.charge_query(defn.name)
 
         def keep(batch: Any) -> Any:
+            """Pay for the batch's new records (as many as the budget allows) and stage only those:
+            a retry re-reads records already held, which are neither paid nor staged twice."""
+            import pyarrow as pa
+
             keys = batch.column("_record_key").to_pylist()
             fresh = ledger.new_keys(defn.name, keys)
-            can = ledger.affordable(defn.name, len(fresh))
-            if can < len(fresh):
-                fresh = fresh[:can]
-                allowed = set(fresh)
-                mask = [k in allowed for k in keys]
-                import pyarrow as pa
-
-                batch = batch.filter(pa.array(mask))
+            fresh = fresh[: ledger.affordable(defn.name, len(fresh))]
+            allowed = set(fresh)
+            mask = []
+            for k in keys:
+                mask.append(k in allowed)
+                allowed.discard(k)
             ledger.charge_records(defn.name, fresh)
-            return batch if fresh or batch.num_rows else None
+            if not fresh and ledger.affordable(defn.name, 1) == 0:
+                return None  # the budget is spent: stop reading
+            return batch.filter(pa.array(mask, pa.bool_()))
 
         request = scans.ScanRequest(
             defn, table if table not in self._tables else self._fresh(defn.name, "more"), columns,
@@ -364,7 +371,7 @@ class FindRun:
                                      f"round {state.rounds}"))  # fmt: skip
 
     # ------------------------------------------------------------------ resolve, fuse, deliver
-    def _resolve(self, tables: list[str]) -> str:
+    def _resolve(self, tables: list[str], label: str = "Resolve") -> str:
         from leadql.executor.resolution import resolve
 
         out = self._fresh("entities", str(self.state.rounds))
@@ -374,7 +381,7 @@ class FindRun:
         self._tables.append(out)
         self.state.entities = out
         self.state.steps.append(StepStats(
-            "Resolve", resolution.entities, Decimal(0), time.perf_counter() - started,
+            label, resolution.entities, Decimal(0), time.perf_counter() - started,
             f"{resolution.records:,} records → {resolution.entities:,} people; "
             f"{resolution.matched_pairs:,} links of {resolution.candidate_pairs:,} compared",
         ))  # fmt: skip
@@ -382,20 +389,16 @@ class FindRun:
 
     def _linkage_model(self) -> Any:
         if not hasattr(self, "_model"):
-            from leadql.executor import resolution
+            from leadql.executor.linkage import load_model
 
-            model = None
-            loader = getattr(resolution, "load_model", None)
-            if loader is not None:
-                model = loader(self.ctx.catalog)
-            self._model = model
+            self._model = load_model(self.ctx.catalog)  # None: resolution uses the shipped default
         return self._model
 
     def _fuse(self) -> str:
         state = self.state
         held = self._held_tables()
         # Bought records only: lookups were seen, not bought. Re-resolve them among themselves.
-        entities = self._resolve(held)
+        entities = self._resolve(held, "Resolve[bought]")
         records = []
         for name, table in state.bought.items():
             defn = self._defn(name)
@@ -405,6 +408,8 @@ class FindRun:
             base = float(defn.quality) if defn.quality is not None else 0.8
             profile = state.planning.profiles.get(name)
             quality = {c: (profile.quality.get(c, base) if profile else base) * freshness_factor(age) for c in cats}
+            if self.bound.quality is not None:  # values from data below the floor are not used
+                cats = tuple(c for c in cats if c not in self.bound.required or quality[c] >= self.bound.quality)
             records.append(fusion.StagedRecords(name, table, cats, quality, defn.price_per_record))
         wanted = list(dict.fromkeys(list(self.bound.required) + [c for c in IDENTITY if any(c in r.categories for r in records)]))
         out = self._fresh("fused", str(state.rounds))
@@ -419,10 +424,15 @@ class FindRun:
         req = list(bound.required)
         conditions = [f"{quote_ident(c)} IS NOT NULL" for c in req]
         conditions += [f"({p.sql})" for p in bound.predicates]
+        if self.suppression is not None:
+            predicate = self.suppression.predicate(set(self._wanted) & set(IDENTITY))
+            if predicate:  # keys only enrichment revealed (a phone on a do-not-call list) count too
+                conditions.append(f"NOT coalesce(({predicate}), false)")
         quality = "(" + " + ".join(f"coalesce({quote_ident('_q_' + c)}, 0)" for c in req) + f") / {len(req)}"
         sql = f"SELECT *, {quality} AS _quality FROM {fused} WHERE {' AND '.join(conditions)}"
-        if bound.quality is not None:
-            sql = f"SELECT * FROM ({sql}) WHERE _quality >= {bound.quality!r}"
+        if bound.quality is not None:  # every delivered value must be at least that likely right
+            floor = " AND ".join(f"{quote_ident('_q_' + c)} >= {bound.quality!r}" for c in req)
+            sql = f"SELECT * FROM ({sql}) WHERE {floor}"
         return sql
 
     def _count_delivered(self) -> int:
@@ -436,7 +446,7 @@ class FindRun:
         state, bound = self.state, self.bound
         if state.fused is None:
             self._count_delivered() if state.bought else None
-        shown = list(bound.attributes) or list(bound.required)
+        shown = list(bound.required)  # WITH, then the categories WHERE asked about
         limit = f"LIMIT {bound.count}" if bound.count is not None else ""
         if state.fused is None:
             return self._empty(shown), None
@@ -503,6 +513,20 @@ class FindRun:
         state.plan = planning.chosen
         state.planning.alternatives = planning.alternatives
         return True
+
+    def _explain_shortfall(self) -> None:
+        bound, state = self.bound, self.state
+        if bound.count is None or state.delivered >= bound.count:
+            return
+        if any("BUDGET" in w or "ran out" in w or "failed" in w for w in state.warnings):
+            return
+        reasons = []
+        if state.exhausted:
+            reasons.append(f"{', '.join(sorted(state.exhausted))} had no more people matching the request")
+        if bound.quality is not None:
+            reasons.append(f"some people were dropped because a value was less likely right than QUALITY >= {bound.quality:g}")
+        state.warnings.append(f"delivered {state.delivered:,} of the {bound.count:,} leads asked for"
+                              + (": " + "; ".join(reasons) if reasons else ""))  # fmt: skip
 
     def _can_buy_any(self, plan: Plan) -> bool:
         return self.state.ledger.remaining >= min(

@@ -61,6 +61,7 @@ class Ledger:
             account = self.accounts[name]
             self._spend(account.price_query, f"a query to {name}")
             account.queries += 1
+            account.amount += account.price_query
 
     def new_keys(self, name: str, keys: list[str]) -> list[str]:
         """The keys of `keys` not yet paid for (in order, without repeats)."""
@@ -77,8 +78,10 @@ class Ledger:
         """Pay for these records (keys must be new; see `new_keys`)."""
         with self._lock:
             account = self.accounts[name]
-            self._spend(account.price_record * len(keys), f"{len(keys):,} records of {name}")
+            amount = account.price_record * len(keys)
+            self._spend(amount, f"{len(keys):,} records of {name}")
             account.records += len(keys)
+            account.amount += amount
             account.keys.update(keys)
 
     def _spend(self, amount: Decimal, what: str) -> None:

@@ -187,11 +187,24 @@ def _pool(ctx: Context, names: tuple[ast.Ident, ...]) -> list[DataDef]:
 
 
 def _exclusions(ctx: Context, items: tuple[ast.Exclusion, ...]) -> list[tuple[str, str]]:
+    """Suppression lists and tables, checked to exist now (ESTIMATE included)."""
+    from leadql.catalog.definitions import TABLE
+    from leadql.warehouse import list_exists, list_names
+
     out = []
     for item in items:
+        name = item.name.value
         if item.kind == "QUERY":
             raise ctx.unsupported("EXCLUDE QUERY", item)
-        out.append((item.kind, item.name.value))
+        if item.kind == "LIST" and not list_exists(ctx.con, name):
+            raise ctx.fail(LeadQLNameError, f"no list named `{name}`", item.name,
+                           hint=did_you_mean(name, list_names(ctx.con)) or "SHOW LISTS lists them")  # fmt: skip
+        if item.kind == "TABLE" and ctx.catalog.get_data(name, (TABLE,)) is None:
+            other = ctx.catalog.get_data(name)
+            hint = (f"`{name}` is a source: suppression reads your own tables" if other is not None
+                    else did_you_mean(name, ctx.catalog.names((TABLE,))) or "SHOW TABLES lists them")
+            raise ctx.fail(LeadQLNameError, f"no table named `{name}`", item.name, hint=hint)  # fmt: skip
+        out.append((item.kind, name))
     return out
 
 

@@ -67,7 +67,7 @@ class SourceProfile:
         rate = 1.0
         used: set[str] = set()
         for p in predicates:
-            rate *= selectivity(p.node, self.stats.get("categories", {}))
+            rate *= selectivity(p.node, self.stats.get("categories", {}), p.values)
             used |= p.categories
         for category in used:
             rate *= self.fill.get(category, 0.0)
@@ -163,18 +163,20 @@ class Overlaps:
 # ------------------------------------------------------------------------ selectivity
 
 
-def selectivity(node: ast.Expr, stats: dict[str, Any]) -> float:
-    """Share of non-NULL records that satisfy `node`, from one source's category statistics."""
+def selectivity(node: ast.Expr, stats: dict[str, Any], values: dict[int, Any] | None = None) -> float:
+    """Share of non-NULL records that satisfy `node`, from one source's category statistics.
+    `values` holds the constants as compiled (parameters bound, text normalised)."""
+    values = values or {}
     if isinstance(node, ast.BoolOp):
-        parts = [selectivity(i, stats) for i in node.items]
+        parts = [selectivity(i, stats, values) for i in node.items]
         if node.op == "AND":
             return math.prod(parts)
         return 1 - math.prod(1 - p for p in parts)
     if isinstance(node, ast.Not):
-        return 1 - selectivity(node.operand, stats)
+        return 1 - selectivity(node.operand, stats, values)
     if isinstance(node, ast.IsNull):
         return 1.0 if node.negated else 0.0  # the category's fill rate is counted separately
-    column, values, op = _shape(node)
+    column, values, op = _shape(node, values)
     if column is None:
         return DEFAULT_SELECTIVITY
     entry = stats.get(column.lower(), {})
@@ -198,9 +200,11 @@ def selectivity(node: ast.Expr, stats: dict[str, Any]) -> float:
     return DEFAULT_SELECTIVITY
 
 
-def _shape(node: ast.Expr) -> tuple[str | None, list[Any], str]:
+def _shape(node: ast.Expr, known: dict[int, Any]) -> tuple[str | None, list[Any], str]:
     """(category, constants, operator) for the simple shapes statistics can judge."""
     def const(n: ast.Expr) -> Any:
+        if id(n) in known:
+            return known[id(n)]
         if isinstance(n, ast.Literal):
             return n.value
         return _MISSING

@@ -30,7 +30,7 @@ def estimate_result(bound: BoundFind, planning: Planning) -> Result:
     asked = f" of {bound.count:,}" if bound.count is not None else ""
     message = (f"estimate: about {chosen.expected_count:,.0f}{asked} leads for about ${chosen.cost} "
                f"from {', '.join(chosen.sources)} (nothing bought)")  # fmt: skip
-    return Result.from_rows(names, rows, message=message, warnings=list(planning.warnings),
+    return Result.from_rows(names, rows, message=message, warnings=list(planning.warnings) + planning.shortfall,
                             plan=chosen, cost=Decimal(0))  # fmt: skip
 
 
@@ -111,7 +111,7 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
         for account in ledger.accounts.values():
             lines.append(f"  {account.name}: {account.records:,} records, {account.queries} queries, "
                          f"${account.records * account.price_record + account.queries * account.price_query}")
-    warnings = list(planning.warnings) + (list(state.warnings) if state is not None else [])
+    warnings = list(planning.warnings) + (list(state.warnings) if state is not None else planning.shortfall)
     for w in warnings:
         lines.append(f"Warning: {w}")
     return lines

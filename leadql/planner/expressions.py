@@ -8,7 +8,7 @@ before a vendor is asked anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +46,8 @@ class Predicate:
     node: ast.Expr
     sql: str  # DuckDB SQL over unqualified canonical column names
     categories: frozenset[str]
+    values: dict[int, Any] = field(default_factory=dict, compare=False, hash=False)  # id(constant
+    # node) → its value as compiled: parameters bound, text normalised ('California' → 'CA')
 
     def text(self, source_text: str) -> str:
         span = self.node.span
@@ -65,6 +67,7 @@ class PredicateCompiler:
         self.text = text
         self.normalize = normalize  # (category, python value) -> normalised value, or None
         self.used: set[str] = set()
+        self.values: dict[int, Any] = {}
 
     # ------------------------------------------------------------ entry points
     def conjuncts(self, where: ast.Expr | None) -> list[Predicate]:
@@ -73,10 +76,10 @@ class PredicateCompiler:
         items = where.items if isinstance(where, ast.BoolOp) and where.op == "AND" else (where,)
         out = []
         for item in items:
-            self.used = set()
+            self.used, self.values = set(), {}
             tree = self.compile(item)
             self._check_boolean(item)
-            out.append(Predicate(item, tree.sql(dialect="duckdb"), frozenset(self.used)))
+            out.append(Predicate(item, tree.sql(dialect="duckdb"), frozenset(self.used), self.values))
         return out
 
     # ------------------------------------------------------------ compiling
@@ -181,6 +184,7 @@ class PredicateCompiler:
 
     def _literal(self, value: Any, node: ast.Node) -> Any:
         exp = self.exp
+        self.values[id(node)] = value
         if value is None:
             return exp.Null()
         if isinstance(value, bool):
@@ -252,7 +256,7 @@ class PredicateCompiler:
             name = column.column
             shown = self.text[other.span.start:other.span.end] if other.span else "the value"
             raise LeadQLTypeError(
-                f"`{name}` is {'a ' if a != 'text' else ''}{self.kind(column)} and {shown} is {self.kind(other)}",
+                f"`{name}` is {_article(self.kind(column))} and {shown} is {_article(self.kind(other))}",
                 span=other.span or node.span, text=self.text,
                 hint="remove the quotes" if self.kind(other) == "text" else "quote the value",
             )  # fmt: skip
@@ -269,3 +273,7 @@ class PredicateCompiler:
                 f"`{node.column}` is {self.kind(node)}, not a condition", span=node.span, text=self.text,
                 hint=f"compare it, e.g. {node.column} IS NOT NULL",
             )  # fmt: skip
+
+
+def _article(kind: str | None) -> str:
+    return {"number": "a number", "date": "a date", "boolean": "a boolean", "text": "text"}.get(kind or "", str(kind))

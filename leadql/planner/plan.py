@@ -126,10 +126,10 @@ def score(
         (s.price_record * Decimal(str(round(reaches[s.name], 6))) for s in chosen if s.name != driver.name),
         Decimal(0),
     )
-    if count is not None and per_candidate > 0:
-        candidates = count / per_candidate
+    if count is not None:
+        candidates = count / per_candidate if per_candidate > 0 else 0.0  # nothing would qualify
     else:
-        candidates = supply
+        candidates = supply if per_candidate > 0 else 0.0
     candidates = min(candidates, supply)
     if budget is not None and per_record > 0:
         affordable = float((budget - fees) / per_record) if budget > fees else 0.0

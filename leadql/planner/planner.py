@@ -50,6 +50,7 @@ class Planning:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     solves: int = 0
+    shortfall: list[str] = field(default_factory=list)  # expected: fewer leads than asked for, and why
 
 
 def profiles_for(ctx: Context, bound: BoundFind) -> tuple[dict[str, SourceProfile], list[str]]:
@@ -142,20 +143,13 @@ def plan_find(ctx: Context, bound: BoundFind, *, exclude_sources: frozenset[str]
         )  # fmt: skip
     ranked = _rank(list(plans.values()), bound.optimize, count)
     chosen, rest = ranked[0], ranked[1:SHOWN_ALTERNATIVES + 1]
-    if budget is not None and not bound.estimate and max(p.candidates for p in ranked) < 1:
-        cheapest = min(ranked, key=lambda p: p.use(p.driver).price_query + p.use(p.driver).price_record)
-        use = cheapest.use(cheapest.driver)
-        clause = bound.statement.clauses.budget
-        raise LeadQLConstraintError(
-            f"BUDGET {budget} cannot buy a single lead: the cheapest start is {use.name} at "
-            f"${use.price_query} per query and ${use.price_record} per record",
-            span=clause.span if clause is not None else bound.statement.span, text=bound.text,
-            hint=f"raise the BUDGET above ${money(use.price_query + use.price_record)} or allow other sources",
-        )  # fmt: skip
+    if max(p.expected_count for p in ranked) < 1:
+        _nothing_to_buy(bound, ranked, usable, pooled, overlaps, budget, warnings)
     for alt in rest:
         alt.why_not = _why_not(chosen, alt, bound.optimize, count)
-    warnings += _shortfall(bound, chosen, count, budget, usable, pooled, overlaps)
-    return Planning(chosen, rest, profiles, excluded, warnings, time.perf_counter() - started, solves)
+    shortfall = _shortfall(bound, chosen, count, budget, usable, pooled, overlaps)
+    return Planning(chosen, rest, profiles, excluded, warnings, time.perf_counter() - started, solves,
+                    shortfall)  # fmt: skip
 
 
 # ------------------------------------------------------------------------ pieces
@@ -214,7 +208,7 @@ def _pooled_selectivity(bound: BoundFind, usable: dict[str, SourceProfile]) -> A
                 rate *= DEFAULT_SELECTIVITY
                 continue
             best = max(holders, key=lambda s: (min(s.quality.get(c, 0) for c in p.categories), s.rows))
-            rate *= selectivity(p.node, best.stats.get("categories", {}))
+            rate *= selectivity(p.node, best.stats.get("categories", {}), p.values)
         return rate
 
     return pooled
@@ -235,7 +229,8 @@ def _drivers(bound: BoundFind, usable: dict[str, SourceProfile], pooled: Any,
         post = [q for q in bound.predicates if q not in pushed]
         held = sum(1 for k in bound.required if k in p.categories)
         share = pooled(post) * (0.6 ** (len(bound.required) - held))
-        per_lead = (float(p.price_record) + 1e-9) / max(share, 1e-9)
+        leads = max(1.0, float(bound.count or supply * share or 1))
+        per_lead = (float(p.price_record) + 1e-9) / max(share, 1e-9) + float(p.price_query) / leads
         ranked.append((per_lead, -supply, p.name, p, supply))
     ranked.sort(key=lambda r: r[:3])
     chosen = [r[3] for r in ranked[:MAX_DRIVERS]]
@@ -303,6 +298,40 @@ def _rank(plans: list[Plan], objective: str, count: int | None) -> list[Plan]:
     return sorted(plans, key=lambda p: (*key(p), p.driver, tuple(p.sources)))
 
 
+def _nothing_to_buy(bound: BoundFind, plans: list[Plan], usable: dict[str, SourceProfile], pooled: Any,
+                    overlaps: Overlaps, budget: Decimal | None, warnings: list[str]) -> None:  # fmt: skip
+    """No plan delivers a lead: say whether the conditions or the budget are to blame (an error
+    for FIND, a warning for ESTIMATE)."""
+    def rescore(plan: Plan, count: int | None, limit: Decimal | None) -> Plan:
+        return score(usable[plan.driver], [usable[n] for n in plan.sources], required=bound.required,
+                     predicates=bound.predicates, pooled_selectivity=pooled, count=count,
+                     budget=limit, quality_floor=bound.quality, overlaps=overlaps)  # fmt: skip
+
+    one = [rescore(p, 1, None) for p in plans]
+    possible = [p for p in one if p.candidates >= 1 and p.expected_count > 0]
+    stmt = bound.statement
+    if not possible:
+        error = LeadQLConstraintError(
+            "no lead can satisfy the request: the sources hold no people matching "
+            + (bound.where_text or "it"),
+            span=stmt.clauses.where.span if stmt.clauses.where is not None else stmt.span, text=bound.text,
+            hint="check the conditions against DESCRIBE SOURCE's ranges; ANALYZE if the data changed",
+        )  # fmt: skip
+    else:
+        cheapest = min(possible, key=lambda p: p.cost)
+        fees = sum((u.price_query for u in cheapest.uses), Decimal(0))
+        clause = stmt.clauses.budget
+        error = LeadQLConstraintError(
+            f"BUDGET {budget} cannot buy a single lead: the cheapest plan ({', '.join(cheapest.sources)}) "
+            f"needs about ${cheapest.cost}" + (f", ${fees} of it in query fees" if fees else ""),
+            span=clause.span if clause is not None else stmt.span, text=bound.text,
+            hint=f"raise the BUDGET to at least ${cheapest.cost}, or allow other sources",
+        )  # fmt: skip
+    if not bound.estimate:
+        raise error
+    warnings.append(error.message)
+
+
 def _why_not(chosen: Plan, alt: Plan, objective: str, count: int | None) -> str:
     reasons = []
     if count is not None and alt.expected_count < min(count, chosen.expected_count) * 0.98:
@@ -323,14 +352,15 @@ def _why_not(chosen: Plan, alt: Plan, objective: str, count: int | None) -> str:
 
 def _shortfall(bound: BoundFind, chosen: Plan, count: int | None, budget: Decimal | None,
                usable: dict[str, SourceProfile], pooled: Any, overlaps: Overlaps) -> list[str]:  # fmt: skip
-    if count is None or chosen.expected_count >= count * 0.98:
+    if count is None or math.floor(chosen.expected_count) >= count:
         return []
     driver = usable[chosen.driver]
     unlimited = score(driver, [usable[n] for n in chosen.sources], required=bound.required,
                       predicates=bound.predicates, pooled_selectivity=pooled, count=count,
                       budget=None, quality_floor=bound.quality, overlaps=overlaps)  # fmt: skip
-    if unlimited.expected_count >= count * 0.98 and budget is not None:
-        return [f"BUDGET {budget} buys about {chosen.expected_count:,.0f} of the {count:,} leads asked for; "
+    expected = math.floor(chosen.expected_count)
+    if math.floor(unlimited.expected_count) >= count and budget is not None:
+        return [f"BUDGET {budget} buys about {expected:,} of the {count:,} leads asked for; "
                 f"about ${money(unlimited.cost):,} would buy them all"]
-    return [f"the sources hold about {chosen.expected_count:,.0f} leads matching the request, "
+    return [f"the sources hold about {expected:,} leads matching the request, "
             f"fewer than the {count:,} asked for"]

@@ -120,14 +120,22 @@ def _arrays(problem: Problem) -> _Arrays:
     if cached is not None and cached.key == key:
         return cached
     column = {k: j for j, k in enumerate(cats)}
-    weight = np.zeros((len(cands), len(cats)), dtype=np.int64)
-    provides = np.zeros((len(cands), len(cats)), dtype=bool)
+    rows: list[int] = []
+    cols: list[int] = []
+    fills: list[float] = []
     for i, c in enumerate(cands):
         for k in c.quality:
             j = column.get(k)
             if j is not None:
-                provides[i, j] = True
-                weight[i, j] = c.weight(k)
+                rows.append(i)
+                cols.append(j)
+                fills.append(c.fill.get(k, 0.0))
+    weight = np.zeros((len(cands), len(cats)), dtype=np.int64)
+    provides = np.zeros((len(cands), len(cats)), dtype=bool)
+    provides[rows, cols] = True
+    # Candidate.weight, computed once per distinct fill rate.
+    log = {f: int(-math.log1p(-min(f, MAX_FILL)) * LOG_SCALE) if f > 0 else 0 for f in set(fills)}
+    weight[rows, cols] = [log[f] for f in fills]
     out = _Arrays(key, weight, provides,
                   np.array([c.cost for c in cands], dtype=np.int64).reshape(len(cands)),
                   np.array([c.forced for c in cands], dtype=bool).reshape(len(cands)),
@@ -223,41 +231,39 @@ def prune(problem: Problem, keep: int = KEEP_PER_CATEGORY) -> list[int]:
 
 
 def _lp(a: _Arrays) -> tuple[float, np.ndarray] | None:
-    """The LP relaxation over the whole pool (forced sources bought): its value and every
-    candidate's reduced cost, or None if the relaxation is infeasible. Coefficients are capped
-    at the remaining target, which the integer problem allows and which tightens the LP."""
-    from ortools.linear_solver import pywraplp
+    """The LP relaxation over the whole pool (forced sources bought), solved with GLOP: its
+    value and every candidate's reduced cost (−inf for forced ones), or None if it is infeasible.
+    Coefficients are capped at the remaining target, which the integer problem allows and which
+    tightens the LP."""
+    from ortools.linear_solver.python import model_builder_helper as mbh
 
     n, m = a.weight.shape
+    free = np.flatnonzero(~a.forced)
     base = int(a.cost[a.forced].sum())
     need = np.maximum(0, a.target - a.weight[a.forced].sum(axis=0))
     unprovided = ~a.provides[a.forced].any(axis=0)
-    lp = pywraplp.Solver.CreateSolver("GLOP")
-    if lp is None:
-        return None
-    scale = float(max(1, int(a.cost.max(initial=1))))  # costs ~1 inside the LP
-    free = np.flatnonzero(~a.forced)
-    x = {int(i): lp.NumVar(0.0, 1.0, "") for i in free}
-    capped = np.minimum(a.weight, need)
-    for j in range(m):
-        if need[j] > 0:
-            row = lp.Constraint(float(need[j]), lp.infinity())
-            for i in np.flatnonzero(capped[:, j] * ~a.forced):
-                row.SetCoefficient(x[int(i)], float(capped[i, j]))
-        if unprovided[j]:
-            row = lp.Constraint(1.0, lp.infinity())
-            for i in np.flatnonzero(a.provides[:, j] & ~a.forced):
-                row.SetCoefficient(x[int(i)], 1.0)
-    objective = lp.Objective()
-    for i, v in x.items():
-        objective.SetCoefficient(v, a.cost[i] / scale)
-    objective.SetMinimization()
-    if lp.Solve() != pywraplp.Solver.OPTIMAL:
+    scale = float(max(1, int(a.cost.max(initial=1))))  # costs about 1 inside the LP
+    lp = mbh.ModelBuilderHelper()
+    k = len(free)
+    columns = lp.add_var_array_with_bounds(np.zeros(k), np.ones(k), np.zeros(k, dtype=bool), "x")
+    x = [mbh.Variable(lp, int(c)) for c in columns]
+    lp.set_objective_coefficients(columns.tolist(), (a.cost[free] / scale).tolist())
+    capped = np.minimum(a.weight[free], need)
+    rows = [(capped[:, j], float(need[j])) for j in range(m) if need[j] > 0]
+    rows += [(a.provides[free, j].astype(float), 1.0) for j in range(m) if unprovided[j]]
+    for coefficients, lower in rows:
+        used = np.flatnonzero(coefficients)
+        row = lp.add_linear_constraint()
+        lp.set_constraint_lower_bound(row, lower)
+        lp.set_constraint_upper_bound(row, math.inf)
+        lp.add_terms_to_constraint(row, [x[r] for r in used], coefficients[used].astype(float).tolist())
+    solver = mbh.ModelSolverHelper("glop")
+    solver.solve(lp)
+    if solver.status() != mbh.SolveStatus.OPTIMAL:
         return None
     reduced = np.full(n, -np.inf)
-    for i, v in x.items():
-        reduced[i] = v.reduced_cost() * scale
-    return base + objective.Value() * scale, reduced
+    reduced[free] = np.asarray(solver.reduced_costs(), dtype=float) * scale
+    return base + solver.objective_value() * scale, reduced
 
 
 # ------------------------------------------------------------------------ CP-SAT
