@@ -42,7 +42,7 @@ LOG_SCALE = 1000
 MAX_FILL = 0.999  # a 100%-filled column still misses a value now and then
 PRUNE_ABOVE = 400  # larger pools keep only each category's most useful candidates
 KEEP_PER_CATEGORY = 25
-LP_ABOVE = 150  # pools larger than this are first solved as an LP (reduced-cost pruning)
+LP_ABOVE = 400  # larger pools are first solved as an LP (reduced-cost pruning)
 MODEL_SIZE = 120  # sources in the first CP-SAT model of a large pool …
 MODEL_LIMIT = 8000  # … and then every source that might beat its plan, up to this many
 
@@ -80,8 +80,8 @@ class Solution:
     chosen: tuple[int, ...]
     cost: int
     primary: dict[str, int]  # category → candidate index
-    status: str  # OPTIMAL | FEASIBLE | GREEDY
-    bound: float  # best proven lower bound on cost (COST objective)
+    status: str  # OPTIMAL (bound = cost) | FEASIBLE (see gap; ≤ gap_limit unless out of time) | GREEDY
+    bound: float  # best proven lower bound on cost over the whole pool (COST objective)
     seconds: float
     method: str
     considered: int = 0  # candidates in the model after pruning
@@ -111,6 +111,7 @@ class _Arrays:
     cost: np.ndarray  # int64 n
     forced: np.ndarray  # bool n
     target: np.ndarray  # int64 m
+    relaxed: Any = None  # _lp's answer, once asked (alternatives solve the same problem again)
 
 
 def _arrays(problem: Problem) -> _Arrays:
@@ -133,9 +134,13 @@ def _arrays(problem: Problem) -> _Arrays:
     weight = np.zeros((len(cands), len(cats)), dtype=np.int64)
     provides = np.zeros((len(cands), len(cats)), dtype=bool)
     provides[rows, cols] = True
-    # Candidate.weight, computed once per distinct fill rate.
-    log = {f: int(-math.log1p(-min(f, MAX_FILL)) * LOG_SCALE) if f > 0 else 0 for f in set(fills)}
-    weight[rows, cols] = [log[f] for f in fills]
+    # Candidate.weight, vectorised; values within rounding of an integer are recomputed exactly.
+    fill = np.minimum(np.array(fills, dtype=float), MAX_FILL)
+    scaled = -np.log1p(-np.maximum(fill, 0.0)) * LOG_SCALE
+    values = np.where(fill > 0, np.floor(scaled), 0).astype(np.int64)
+    for e in np.flatnonzero((fill > 0) & (np.abs(scaled - np.round(scaled)) < 1e-6)):
+        values[e] = int(-math.log1p(-fill[e]) * LOG_SCALE)
+    weight[rows, cols] = values
     out = _Arrays(key, weight, provides,
                   np.array([c.cost for c in cands], dtype=np.int64).reshape(len(cands)),
                   np.array([c.forced for c in cands], dtype=bool).reshape(len(cands)),
@@ -278,7 +283,10 @@ def solve(
     gap_limit: float = 0.01,
     seed: int = 7,
 ) -> Solution | None:
-    """The best selection under the problem's constraints, or None if there is none."""
+    """The best selection under the problem's constraints, or None if there is none (or none
+    was found in time). Stops once proven within `gap_limit` of the optimum; the bound and gap
+    reported hold for the whole pool, also when only part of it was modelled. Deterministic for a
+    given seed when it finishes within `time_limit`."""
     started = time.perf_counter()
     a = _arrays(problem)
     if not a.provides.any(axis=0).all() or (a.weight.sum(axis=0) < a.target).any():
@@ -294,7 +302,9 @@ def solve(
             return None
         return _solution(problem, *found, started, n, [])
     # A large pool: the LP relaxation first, then CP-SAT on the sources of least reduced cost.
-    relaxed = _lp(a)
+    if a.relaxed is None:
+        a.relaxed = (_lp(a),)
+    relaxed = a.relaxed[0]
     if relaxed is None or (problem.budget is not None and relaxed[0] * (1 - 1e-7) - 1 > problem.budget):
         return None  # not even the relaxation has a plan (within the budget)
     z, reduced = relaxed
@@ -310,11 +320,12 @@ def solve(
         if found is not None:
             chosen, cost, bound = found
             bound = min(bound, outside)  # what the model proved holds for what it left out too
-            if best is None or cost < best[1]:
-                best = (chosen, cost, max(bound, best[2]) if best else bound)
-            else:
-                best = (best[0], best[1], max(best[2], bound))
-            hint = best[0]
+            if best is not None:
+                bound = max(bound, best[2])  # each model's bound holds for the whole pool
+                if cost >= best[1]:
+                    chosen, cost = best[0], best[1]
+            best = (chosen, cost, bound)
+            hint = chosen
         # Sources left out might still beat the plan found by more than the gap limit (or, with
         # none found, be needed for one within the budget): model them too, warm-started.
         if best is not None:
@@ -327,9 +338,10 @@ def solve(
             if outside > limit:
                 break  # nothing left out fits the budget: no plan at all
             wanted = int(np.count_nonzero(lowest <= limit))
-        if wanted <= len(index) or time_limit - (time.perf_counter() - started) < 0.05:
+        size = min(wanted, MODEL_LIMIT)
+        if size <= len(index) or time_limit - (time.perf_counter() - started) < 0.05:
             break
-        index, outside = _model_set(a, lowest, order, min(wanted, MODEL_LIMIT), hint)
+        index, outside = _model_set(a, lowest, order, size, hint)
     if best is None:
         return None
     note = f"modelled {len(index):,} of {n:,} candidate sources (least LP reduced cost)"
