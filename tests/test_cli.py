@@ -40,7 +40,7 @@ def test_query_error_exit_code_1_with_caret_on_stderr(capsys) -> None:
 
 
 def test_unsupported_statement_is_a_query_error(capsys) -> None:
-    assert main([*MEMORY, "-c", "FIND 10 leads WITH email BUDGET 5"]) == 1
+    assert main([*MEMORY, "-c", "FIND 10 leads LIKE customers WITH email BUDGET 5"]) == 1
     assert "cannot run it yet" in capsys.readouterr().err
 
 

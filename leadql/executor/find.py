@@ -36,7 +36,7 @@ from leadql.planner.planner import Planning, plan_find
 from leadql.result import Result
 
 IDENTITY = ("email", "phone", "first_name", "last_name", "birth_date", "street", "city", "state", "zip")
-LOOKUP_KEYS = ("email", "phone", "birth_date", "zip")  # a superset of resolution's blocking keys
+LOOKUP_KEYS = ("email", "phone", "birth_date", "zip", "last_name")  # covers resolution's blocking keys
 MAX_ROUNDS = 6
 OVERBUY = 1.10  # buy 10% more candidates than the expected yield needs
 MIN_YIELD = 0.02
@@ -324,8 +324,10 @@ class FindRun:
         if not required:
             return
         held = self._held_tables()
+        present = set().union(*(self._table_columns(t) for t in held)) if held else set()
         have = ", ".join(
-            f"bool_or({quote_ident(c)} IS NOT NULL) AS {quote_ident('_has_' + c)}" for c in required
+            (f"bool_or({quote_ident(c)} IS NOT NULL)" if c in present else "false")
+            + f" AS {quote_ident('_has_' + c)}" for c in required
         )
         union = " UNION ALL BY NAME ".join(f"SELECT * FROM {t}" for t in held)
         gaps = " OR ".join(f"(NOT h.{quote_ident('_has_' + c)} AND l.{quote_ident(c)} IS NOT NULL)" for c in required)
