@@ -51,7 +51,7 @@ def make_data(folder: Path, rows: int) -> dict[str, Path]:
         CREATE TABLE people AS SELECT range AS pid,
           'First' || (range % 5000) AS first_name, 'Last' || (range % 7919) AS last_name,
           'user' || range || '@example.com' AS email,
-          '+1' || (2000000000 + range)::VARCHAR AS phone,
+          '+1' || (4155550000 + range)::VARCHAR AS phone,
           300 + (hash(range) % 551)::INT AS fico,
           (20000 + hash(range * 7) % 180000)::DOUBLE AS income,
           (30000 + hash(range * 11) % 250000)::DOUBLE AS hhi,

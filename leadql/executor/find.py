@@ -36,7 +36,19 @@ from leadql.planner.planner import Planning, plan_find
 from leadql.result import Result
 
 IDENTITY = ("email", "phone", "first_name", "last_name", "birth_date", "street", "city", "state", "zip")
-LOOKUP_KEYS = ("email", "phone", "birth_date", "zip", "last_name")  # covers resolution's blocking keys
+IDENTITY_KEYS = ("email", "phone", "first_name", "last_name", "birth_date", "zip")  # lead ids, suppression
+# Enrichment look-ups ask each source for records sharing one of these keys with a candidate:
+# (name, categories needed on both sides, SQL over them). They cover resolution's blocking rules,
+# so every record resolution could link is seen.
+LOOKUP_KEYS = (
+    ("email", frozenset({"email"}), "email"),
+    ("phone", frozenset({"phone"}), "phone"),
+    ("zip+last initial", frozenset({"zip", "last_name"}), "zip || '|' || left(lower(last_name), 1)"),
+    ("zip+first initial", frozenset({"zip", "first_name"}), "zip || '|' || left(lower(first_name), 1)"),
+    ("last name+zip3", frozenset({"zip", "last_name"}), "lower(last_name) || '|' || left(zip, 3)"),
+    ("name+birth date", frozenset({"first_name", "last_name", "birth_date"}),
+     "lower(first_name) || '|' || lower(last_name) || '|' || CAST(birth_date AS VARCHAR)"),
+)
 MAX_ROUNDS = 6
 OVERBUY = 1.10  # buy 10% more candidates than the expected yield needs
 MIN_YIELD = 0.02
@@ -54,20 +66,31 @@ class StepStats:
 
 
 @dataclass
+class Round:
+    """One round: candidates from the driver, the enrichment bought for them, fused."""
+
+    number: int
+    driver: str
+    candidates: str = ""  # staging table of the driver records bought
+    bought: list[tuple[str, str]] = field(default_factory=list)  # (source, staging table)
+    entities: str = ""
+    fused: str = ""
+    delivered: int = 0
+    lookup_seconds: float = 0.0
+
+
+@dataclass
 class RunState:
     run_id: str
     plan: Plan
     planning: Planning
     ledger: Ledger
-    bought: dict[str, str] = field(default_factory=dict)  # source → staging table of bought records
     failed: dict[str, str] = field(default_factory=dict)  # source → error
     exhausted: set[str] = field(default_factory=set)  # drivers with no more matching records
     steps: list[StepStats] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     delivered: int = 0
     rounds: int = 0
-    fused: str | None = None
-    entities: str | None = None
     yield_seen: float | None = None
 
 
@@ -90,7 +113,11 @@ class FindRun:
         self.started = datetime.now(timezone.utc).replace(tzinfo=None)
         self.threads = max(1, int(getattr(self.ws, "scan_threads", 0) or _cores()))
         self.suppression: Any = None
-        self._tables: list[str] = []
+        self._tables: list[str] = []  # staging tables to drop at the end
+        self.bought: list[tuple[str, str]] = []  # (source, staging table) of every record bought
+        self.rounds_done: list[Round] = []
+        # Fused columns: what was asked for plus the identity lead ids and suppression use.
+        self._wanted = list(dict.fromkeys([*bound.required, *IDENTITY_KEYS]))
 
     # ------------------------------------------------------------------ the run
     def run(self) -> tuple[Result, RunState]:
@@ -146,7 +173,8 @@ class FindRun:
                     return
                 continue
             state.rounds += 1
-            bought = self._buy_candidates(plan, needed)
+            round_ = Round(state.rounds, plan.driver)
+            bought = self._buy_candidates(plan, needed, round_)
             if bought is None:  # the driver failed: plan again without it
                 if not self._replan():
                     return
@@ -157,12 +185,12 @@ class FindRun:
                     return
                 state.exhausted.add(plan.driver)
                 continue
-            self._enrich(plan)
-            before = state.delivered
-            state.delivered = self._count_delivered()
-            gained = state.delivered - before
-            state.yield_seen = max(MIN_YIELD, state.delivered / max(1, self._candidates()))
-            if needed is not None and gained >= needed:
+            self.rounds_done.append(round_)
+            self._enrich(plan, round_)
+            round_.delivered = self._fuse_round(round_)
+            state.delivered += round_.delivered
+            state.yield_seen = max(MIN_YIELD, round_.delivered / max(1, bought))
+            if needed is not None and round_.delivered >= needed:
                 return
             if state.ledger.remaining <= 0 or not self._can_buy_any(plan):
                 state.warnings.append(self._budget_warning())
@@ -171,7 +199,7 @@ class FindRun:
             state.warnings.append(f"stopped after {MAX_ROUNDS} rounds with {state.delivered:,} leads")
 
     # ------------------------------------------------------------------ buying candidates
-    def _buy_candidates(self, plan: Plan, needed: int | None) -> int | None:
+    def _buy_candidates(self, plan: Plan, needed: int | None, round_: Round) -> int | None:
         """Scan the driver; returns the number of records bought, None if the source failed."""
         state = self.state
         driver = plan.use(plan.driver)
@@ -194,17 +222,16 @@ class FindRun:
             wanted = min(wanted, int(max(Decimal(0), left) / per_candidate))
         if wanted <= 0 or not ledger.can_query(defn.name):
             return 0
-        table = self._bought_table(defn.name)
-        pushed = driver.pushed
-        where = [p.sql for p in pushed]
+        where = [p.sql for p in driver.pushed]
         available = set(defn.mappings)
-        columns = self._columns(defn)
         if self.suppression is not None:
             predicate = self.suppression.predicate(available & set(IDENTITY))
             if predicate:
                 where.append(f"NOT coalesce(({predicate}), false)")
-        if table in self._tables:
-            where.append(f"_record_key NOT IN (SELECT _record_key FROM {table})")
+        earlier = [t for s, t in self.bought if s == defn.name]
+        if earlier:
+            keys = " UNION ALL ".join(f"SELECT _record_key FROM {t}" for t in earlier)
+            where.append(f"_record_key NOT IN ({keys})")
         where += self._not_already_held(available)
         order = " + ".join(f"({quote_ident(c)} IS NOT NULL)::INT" for c in self.bound.required if c in available)
         ledger.charge_query(defn.name)
@@ -227,20 +254,19 @@ class FindRun:
                 return None  # the budget is spent: stop reading
             return batch.filter(pa.array(mask, pa.bool_()))
 
+        table = self._fresh(defn.name, f"r{round_.number}", "cands")
         request = scans.ScanRequest(
-            defn, table if table not in self._tables else self._fresh(defn.name, "more"), columns,
-            where=" AND ".join(f"({w})" for w in where) or None,
+            defn, table, self._columns(defn), where=" AND ".join(f"({w})" for w in where) or None,
             order_by=(f"{order} DESC, _record_key" if order else "_record_key"),
             limit=wanted, keep=keep, purpose="buy",
         )  # fmt: skip
         started = time.perf_counter()
         outcome = scans.run_scan(self.ws, request, self.categories, self.progress)
-        if request.table != table:
-            self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {request.table}")
-            self.con.execute(f"DROP TABLE IF EXISTS {request.table}")
-        elif table not in self._tables:
-            self._tables.append(table)
-        state.bought[defn.name] = table
+        self._tables.append(table)
+        if outcome.rows:
+            self.bought.append((defn.name, table))
+            round_.bought.append((defn.name, table))
+            round_.candidates = table
         state.steps.append(StepStats(f"Scan[{defn.name}]", outcome.rows, self._amount(defn.name),
                                      time.perf_counter() - started,
                                      f"round {state.rounds}, limit {wanted:,}"))  # fmt: skip
@@ -248,42 +274,47 @@ class FindRun:
             state.failed[defn.name] = outcome.error.message
             state.warnings.append(f"source {defn.name} failed after {outcome.attempts} attempts "
                                   f"({outcome.error.message}); re-planned without it")  # fmt: skip
+            if outcome.rows:  # what it delivered before failing is paid for: use it
+                self._enrich(plan, round_)
+                round_.delivered = self._fuse_round(round_)
+                state.delivered += round_.delivered
+                self.rounds_done.append(round_)
             return None
         if outcome.rows < wanted and ledger.affordable(defn.name, 1) > 0:
             state.exhausted.add(defn.name)  # asked for more than it holds
         return outcome.rows
 
     def _not_already_held(self, available: set[str]) -> list[str]:
-        """Skip people already bought from another source (same email or phone)."""
+        """Skip people already bought in an earlier round (same email or phone)."""
         out = []
-        held = [t for t in self.state.bought.values() if t in self._tables]
         for key in ("email", "phone"):
             if key not in available:
                 continue
-            parts = [f"SELECT {quote_ident(key)} AS k FROM {t}" for t in held if key in self._table_columns(t)]
+            parts = [f"SELECT {quote_ident(key)} AS k FROM {t}" for _, t in self.bought
+                     if key in self._table_columns(t)]  # fmt: skip
             if parts:
                 out.append(f"{quote_ident(key)} IS NULL OR {quote_ident(key)} NOT IN "
                            f"(SELECT k FROM ({' UNION ALL '.join(parts)}) WHERE k IS NOT NULL)")  # fmt: skip
         return out
 
     # ------------------------------------------------------------------ enrichment
-    def _enrich(self, plan: Plan) -> None:
+    def _enrich(self, plan: Plan, round_: Round) -> None:
         state, ledger = self.state, self.state.ledger
         enrichers = [u for u in plan.uses if u.role == "enrich" and u.name not in state.failed]
-        enrichers = [u for u in enrichers if ledger.remaining > 0]
-        held = [state.bought[n] for n in state.bought]
         lookups: list[tuple[str, str]] = []
         requests = []
+        keys_table = self._lookup_keys(round_.candidates)
         for use in enrichers:
             defn = self._defn(use.name)
             ledger.open(defn.name, defn.price_per_record, defn.price_per_query, _quality(defn))
-            if not ledger.can_query(defn.name):
+            if not ledger.can_query(defn.name) or ledger.remaining <= 0:
                 continue
-            where = self._lookup_where(defn, held)
+            where = self._lookup_where(defn, keys_table)
             if where is None:
                 continue
             ledger.charge_query(defn.name)
-            table = self._fresh(defn.name, "lookup")
+            table = self._fresh(defn.name, f"r{round_.number}", "lookup")
+            self._tables.append(table)
             requests.append(scans.ScanRequest(defn, table, self._columns(defn), where=where, purpose="lookup"))
             lookups.append((defn.name, table))
         started = time.perf_counter()
@@ -297,33 +328,41 @@ class FindRun:
                 state.warnings.append(f"source {outcome.source} failed after {outcome.attempts} attempts "
                                       f"({outcome.error.message}); continued without it")  # fmt: skip
         lookups = [(n, t) for n, t in lookups if n not in state.failed]
-        parallel = time.perf_counter() - started
-        entities = self._resolve([t for t in self._held_tables()] + [t for _, t in lookups])
+        round_.lookup_seconds = time.perf_counter() - started
+        round_.entities = self._resolve([round_.candidates] + [t for _, t in lookups])
         for name, table in sorted(lookups, key=lambda item: -self._quality_rank(item[0])):
-            self._buy_matches(name, table, entities)
-        self._tables += [t for _, t in lookups]
-        if lookups:
-            state.steps[-1].detail += f"; lookups in parallel took {parallel:.2f}s"
+            self._buy_matches(name, table, round_)
 
-    def _lookup_where(self, defn: Any, held: list[str]) -> str | None:
-        parts = []
-        for key in LOOKUP_KEYS:
-            if key not in defn.mappings:
+    def _lookup_keys(self, candidates: str) -> dict[str, str]:
+        """Per lookup key, a staged table of the candidates' values (read once, used by every
+        enrichment source's lookup)."""
+        columns = self._table_columns(candidates)
+        out = {}
+        for name, needs, expr in LOOKUP_KEYS:
+            if not needs <= columns:
                 continue
-            sources = [f"SELECT {quote_ident(key)} AS k FROM {t}" for t in held if key in self._table_columns(t)]
-            if sources:
-                parts.append(f"{quote_ident(key)} IN (SELECT k FROM ({' UNION ALL '.join(sources)}) WHERE k IS NOT NULL)")
+            table = self._fresh("keys", name)
+            self.con.execute(f"CREATE TABLE {table} AS SELECT DISTINCT {expr} AS k FROM {candidates} "
+                             f"WHERE {expr} IS NOT NULL")  # fmt: skip
+            self._tables.append(table)
+            out[name] = table
+        return out
+
+    def _lookup_where(self, defn: Any, keys: dict[str, str]) -> str | None:
+        mapped = set(defn.mappings)
+        parts = [f"({expr}) IN (SELECT k FROM {keys[name]})"
+                 for name, needs, expr in LOOKUP_KEYS if name in keys and needs <= mapped]  # fmt: skip
         return " OR ".join(parts) if parts else None
 
-    def _buy_matches(self, name: str, lookup: str, entities: str) -> None:
-        """Buy this source's records of people already held, one per person, only where they fill
+    def _buy_matches(self, name: str, lookup: str, round_: Round) -> None:
+        """Buy this source's records of the round's people, one per person, only where they fill
         a requested category the person still lacks; as many as the budget allows."""
         state, ledger = self.state, self.state.ledger
         cols = self._table_columns(lookup)
         required = [c for c in self.bound.required if c in cols]
         if not required:
             return
-        held = self._held_tables()
+        held = [t for _, t in round_.bought]
         present = set().union(*(self._table_columns(t) for t in held)) if held else set()
         have = ", ".join(
             (f"bool_or({quote_ident(c)} IS NOT NULL)" if c in present else "false")
@@ -332,9 +371,12 @@ class FindRun:
         union = " UNION ALL BY NAME ".join(f"SELECT * FROM {t}" for t in held)
         gaps = " OR ".join(f"(NOT h.{quote_ident('_has_' + c)} AND l.{quote_ident(c)} IS NOT NULL)" for c in required)
         filled = " + ".join(f"(l.{quote_ident(c)} IS NOT NULL)::INT" for c in required)
+        earlier = [t for s, t in self.bought if s == name]
         already = ""
-        if name in state.bought:
-            already = f"AND l._record_key NOT IN (SELECT _record_key FROM {state.bought[name]})"
+        if earlier:
+            keys = " UNION ALL ".join(f"SELECT _record_key FROM {t}" for t in earlier)
+            already = f"AND l._record_key NOT IN ({keys})"
+        entities = round_.entities
         sql = f"""
             WITH held AS (SELECT e.entity_id, {have} FROM ({union}) AS r
                           JOIN {entities} AS e ON e._source = r._source AND e._record_key = r._record_key
@@ -344,46 +386,40 @@ class FindRun:
                      JOIN held AS h ON h.entity_id = e.entity_id
                      WHERE ({gaps}) {already}
                      QUALIFY row_number() OVER (PARTITION BY h.entity_id ORDER BY {filled} DESC, l._record_key) = 1)
-            SELECT * EXCLUDE (_entity) FROM cand ORDER BY _record_key
+            SELECT * EXCLUDE (_entity) FROM cand
         """
-        rows = self.con.execute(f"SELECT _record_key FROM ({sql})").fetchall()
-        keys = ledger.new_keys(name, [r[0] for r in rows])
-        keys = keys[: ledger.affordable(name, len(keys))]
-        if not keys:
-            return
-        target = self._bought_table(name)
-        key_table = self._fresh(name, "buy")
-        import pyarrow as pa
+        target = self._fresh(name, f"r{round_.number}", "bought")
+        self.con.execute(f"CREATE TABLE {target} AS {sql} ORDER BY _record_key")
+        self._tables.append(target)
+        keys = [r[0] for r in self.con.execute(f"SELECT _record_key FROM {target}").fetchall()]
+        fresh = ledger.new_keys(name, keys)
+        fresh = fresh[: ledger.affordable(name, len(fresh))]
+        if len(fresh) < len(keys):  # the budget (or an earlier purchase) cuts the list
+            import pyarrow as pa
 
-        self.con.register("_leadql_keys", pa.table({"_record_key": keys}))
-        try:
-            self.con.execute(f"CREATE OR REPLACE TABLE {key_table} AS SELECT * FROM _leadql_keys")
-        finally:
-            self.con.unregister("_leadql_keys")
-        ledger.charge_records(name, keys)
-        chosen = f"SELECT * FROM ({sql}) WHERE _record_key IN (SELECT _record_key FROM {key_table})"
-        if target in self._tables:
-            self.con.execute(f"INSERT INTO {target} BY NAME {chosen}")
-        else:
-            self.con.execute(f"CREATE OR REPLACE TABLE {target} AS {chosen}")
-            self._tables.append(target)
-        self.con.execute(f"DROP TABLE IF EXISTS {key_table}")
-        state.bought[name] = target
-        state.steps.append(StepStats(f"Buy[{name}]", len(keys), self._amount(name), 0.0,
+            self.con.register("_leadql_keys", pa.table({"_record_key": pa.array(fresh, pa.string())}))
+            try:
+                self.con.execute(f"DELETE FROM {target} WHERE _record_key NOT IN (SELECT _record_key FROM _leadql_keys)")
+            finally:
+                self.con.unregister("_leadql_keys")
+        if not fresh:
+            return
+        ledger.charge_records(name, fresh)
+        self.bought.append((name, target))
+        round_.bought.append((name, target))
+        state.steps.append(StepStats(f"Buy[{name}]", len(fresh), self._amount(name), 0.0,
                                      f"round {state.rounds}"))  # fmt: skip
 
     # ------------------------------------------------------------------ resolve, fuse, deliver
-    def _resolve(self, tables: list[str], label: str = "Resolve") -> str:
+    def _resolve(self, tables: list[str]) -> str:
         from leadql.executor.resolution import resolve
 
         out = self._fresh("entities", str(self.state.rounds))
         started = time.perf_counter()
-        model = self._linkage_model()
-        resolution = resolve(self.con, tables, model=model, out=out)
+        resolution = resolve(self.con, tables, model=self._linkage_model(), out=out)
         self._tables.append(out)
-        self.state.entities = out
         self.state.steps.append(StepStats(
-            label, resolution.entities, Decimal(0), time.perf_counter() - started,
+            "Resolve", resolution.entities, Decimal(0), time.perf_counter() - started,
             f"{resolution.records:,} records → {resolution.entities:,} people; "
             f"{resolution.matched_pairs:,} links of {resolution.candidate_pairs:,} compared",
         ))  # fmt: skip
@@ -396,13 +432,11 @@ class FindRun:
             self._model = load_model(self.ctx.catalog)  # None: resolution uses the shipped default
         return self._model
 
-    def _fuse(self) -> str:
+    def _fuse_round(self, round_: Round) -> int:
+        """Fuse the round's bought records into one row per person; the number that qualify."""
         state = self.state
-        held = self._held_tables()
-        # Bought records only: lookups were seen, not bought. Re-resolve them among themselves.
-        entities = self._resolve(held, "Resolve[bought]")
         records = []
-        for name, table in state.bought.items():
+        for name, table in round_.bought:
             defn = self._defn(name)
             cols = self._table_columns(table)
             cats = tuple(c for c in defn.mappings if c in cols)
@@ -413,13 +447,15 @@ class FindRun:
             if self.bound.quality is not None:  # values from data below the floor are not used
                 cats = tuple(c for c in cats if c not in self.bound.required or quality[c] >= self.bound.quality)
             records.append(fusion.StagedRecords(name, table, cats, quality, defn.price_per_record))
-        wanted = list(dict.fromkeys(list(self.bound.required) + [c for c in IDENTITY if any(c in r.categories for r in records)]))
-        out = self._fresh("fused", str(state.rounds))
-        self.con.execute(fusion.fuse_sql(records, entities, self.categories, wanted, out))
+        out = self._fresh("fused", str(round_.number))
+        started = time.perf_counter()
+        self.con.execute(fusion.fuse_sql(records, round_.entities, self.categories, self._wanted, out))
         self._tables.append(out)
-        state.fused = out
-        self._wanted = wanted
-        return out
+        round_.fused = out
+        count = int(self.con.execute(f"SELECT count(*) FROM ({self._filtered_sql(out)})").fetchall()[0][0])
+        state.steps.append(StepStats("Fuse", count, Decimal(0), time.perf_counter() - started,
+                                     f"round {round_.number}"))  # fmt: skip
+        return count
 
     def _filtered_sql(self, fused: str) -> str:
         bound = self.bound
@@ -437,31 +473,26 @@ class FindRun:
             sql = f"SELECT * FROM ({sql}) WHERE {floor}"
         return sql
 
-    def _count_delivered(self) -> int:
-        fused = self._fuse()
-        return int(self.con.execute(f"SELECT count(*) FROM ({self._filtered_sql(fused)})").fetchall()[0][0])
-
     def _deliver(self) -> tuple[Any, Any]:
         """The delivered list (Arrow) and the identities of its leads (for the warehouse)."""
         from leadql.warehouse import assign_lead_ids
 
-        state, bound = self.state, self.bound
-        if state.fused is None:
-            self._count_delivered() if state.bought else None
+        bound = self.bound
         shown = list(bound.required)  # WITH, then the categories WHERE asked about
         limit = f"LIMIT {bound.count}" if bound.count is not None else ""
-        if state.fused is None:
+        fused = [r.fused for r in self.rounds_done if r.fused]
+        if not fused:
             return self._empty(shown), None
-        ident_cols = ["email", "phone", "first_name", "last_name", "birth_date", "zip"]
+        all_fused = " UNION ALL BY NAME ".join(f"SELECT * FROM {t}" for t in fused)
+        ident_cols = list(IDENTITY_KEYS)
         picked = self._fresh("picked", "final")
         self.con.execute(
-            f"CREATE OR REPLACE TABLE {picked} AS SELECT * FROM ({self._filtered_sql(state.fused)}) "
+            f"CREATE OR REPLACE TABLE {picked} AS SELECT * FROM ({self._filtered_sql(f'({all_fused})')}) "
             f"ORDER BY _quality DESC, cost, entity_id {limit}"
         )
         self._tables.append(picked)
         idents = ", ".join(
-            f"{quote_ident(c)}" if c in self._wanted else f"NULL::{'DATE' if c == 'birth_date' else 'VARCHAR'} AS {quote_ident(c)}"
-            for c in ident_cols
+            quote_ident(c) for c in ident_cols
         )
         identity_table = self._fresh("identity", "final")
         self.con.execute(f"CREATE OR REPLACE TABLE {identity_table} AS SELECT entity_id, {idents} FROM {picked}")
@@ -542,28 +573,12 @@ class FindRun:
         wanted = set(self.bound.required) | set(IDENTITY)
         return [c for c in defn.mappings if c in wanted]
 
-    def _bought_table(self, source: str) -> str:
-        return self.state.bought.get(source) or scans.stage_name(self.state.run_id, source, "bought")
-
     def _fresh(self, *parts: str) -> str:
         return scans.stage_name(self.state.run_id, *parts, uuid.uuid4().hex[:6])
-
-    def _held_tables(self) -> list[str]:
-        return [t for t in self.state.bought.values() if t in self._tables]
 
     def _table_columns(self, table: str) -> set[str]:
         rows = self.con.execute(f"DESCRIBE {table}").fetchall()
         return {r[0] for r in rows}
-
-    def _candidates(self) -> int:
-        driver_tables = [self.state.bought[n] for n in self.state.bought if self._was_driver(n)]
-        total = 0
-        for t in driver_tables:
-            total += int(self.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0])
-        return total
-
-    def _was_driver(self, name: str) -> bool:
-        return any(s.name.startswith(f"Scan[{name}]") for s in self.state.steps)
 
     def _quality_rank(self, name: str) -> float:
         return _quality(self._defn(name)) or 0.0

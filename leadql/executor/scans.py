@@ -96,6 +96,7 @@ def run_scan(ws: Any, request: ScanRequest, categories: dict[str, CategoryDef],
     for attempt in range(ATTEMPTS):
         outcome.attempts = attempt + 1
         cursor = ws.cursor(categories)
+        healthy = False  # a connection left mid-result by an error is closed, not reused
         writer = ws._con.cursor()  # a streaming result keeps `cursor` busy: write through another
         try:
             reader = open_reader(ws, cursor, request, categories)
@@ -119,9 +120,10 @@ def run_scan(ws: Any, request: ScanRequest, categories: dict[str, CategoryDef],
                     outcome.rows += batch.num_rows
                     if progress is not None:
                         progress({"stage": request.purpose, "source": request.defn.name, "rows": outcome.rows})
-            if stopped:
-                reader.close() if hasattr(reader, "close") else None
+            if stopped and hasattr(reader, "close"):
+                reader.close()
             outcome.error = None
+            healthy = True
             break
         except (LeadQLError, duckdb.Error, OSError, ValueError) as e:
             message = e.message if isinstance(e, LeadQLError) else str(e).split("\n")[0]
@@ -131,14 +133,14 @@ def run_scan(ws: Any, request: ScanRequest, categories: dict[str, CategoryDef],
             if attempt + 1 < ATTEMPTS:
                 time.sleep(BACKOFF_SECONDS * (2**attempt))
         finally:
-            cursor.close()
+            ws.release(cursor) if healthy else cursor.close()
             writer.close()
     if not created:  # never opened: an empty table keeps later steps simple
         cursor = ws.cursor(categories)
         try:
             _create_empty(cursor, request, categories)
         finally:
-            cursor.close()
+            ws.release(cursor)
     outcome.seconds = time.perf_counter() - started
     return outcome
 

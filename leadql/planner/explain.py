@@ -81,7 +81,7 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
         "address", "Resolve")
     for use in enrichers:
         add(f"Buy[{use.name}] records of r0's people that fill a missing category", f"Buy[{use.name}]")
-    add("Fuse[by entity] vote per value, weighted by source quality × freshness (ACCU)")
+    add("Fuse[by entity] vote per value, weighted by source quality × freshness (ACCU)", "Fuse")
     conditions = [f"complete({', '.join(bound.required)})"]
     if plan.post_predicates:
         conditions.append(" AND ".join(p.text(bound.text) for p in plan.post_predicates)

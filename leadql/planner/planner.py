@@ -286,15 +286,22 @@ def _problem(bound: BoundFind, driver: SourceProfile, usable: dict[str, SourcePr
 
 
 def _rank(plans: list[Plan], objective: str, count: int | None) -> list[Plan]:
+    """Best first. Plans expected to deliver the count compete on the objective; when none can,
+    plans within 5% of the largest expected count do (a few leads more are not worth any price)."""
+    best_count = max(p.expected_count for p in plans)
+    target = count * 0.98 if count is not None else best_count * 0.95
+    if count is not None and best_count < target:
+        target = best_count * 0.95
+
     def meets(p: Plan) -> bool:
-        return count is not None and p.expected_count >= count * 0.98
+        return p.expected_count >= target
 
     if objective == "QUALITY":
-        key: Any = lambda p: (not meets(p), -round(p.quality, 3), -round(p.expected_count), p.cost)  # noqa: E731
-    elif objective == "COUNT" or count is None:
+        key: Any = lambda p: (not meets(p), -round(p.quality, 3), p.cost, -p.expected_count)  # noqa: E731
+    elif objective == "COUNT":
         key = lambda p: (-round(p.expected_count), p.cost, -p.quality)  # noqa: E731
     else:
-        key = lambda p: (not meets(p), p.cost if meets(p) else -p.expected_count, p.cost, -p.quality)  # noqa: E731
+        key = lambda p: (not meets(p), p.cost if meets(p) else -p.expected_count, -p.quality)  # noqa: E731
     return sorted(plans, key=lambda p: (*key(p), p.driver, tuple(p.sources)))
 
 
