@@ -14,10 +14,11 @@ def find(ctx: Context, stmt: ast.Find) -> Result:
     from leadql.planner.planner import plan_find
 
     bound = bind_find(ctx, stmt)
+    if not bound.estimate:
+        _check_writable(ctx, stmt)
     planning = plan_find(ctx, bound)
     if bound.estimate:
         return estimate_result(bound, planning)
-    _check_writable(ctx, stmt)
     from leadql.executor.find import run_find
 
     result, _ = run_find(ctx, bound, planning, progress=getattr(ctx.ws, "progress", None))
@@ -33,10 +34,11 @@ def explain(ctx: Context, stmt: ast.Explain) -> Result:
     from leadql.planner.planner import plan_find
 
     bound = bind_find(ctx, stmt.statement)
+    if stmt.analyze and not bound.estimate:
+        _check_writable(ctx, stmt)
     planning = plan_find(ctx, bound)
     if not stmt.analyze or bound.estimate:
         return explain_result(bound, planning)
-    _check_writable(ctx, stmt)
     from leadql.executor.find import run_find
 
     alternatives = list(planning.alternatives)
