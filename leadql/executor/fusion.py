@@ -45,16 +45,20 @@ def fuse_sql(records: Sequence[StagedRecords], entities: str, categories: dict[s
     observations, quality_rows, price_rows = [], [], []
     for r in records:
         price_rows.append(f"({quote_str(r.source)}, CAST({quote_str(str(r.price_record))} AS DECIMAL(18,6)))")
-        for c in wanted:
-            if c not in r.categories:
-                continue
+        present = [c for c in wanted if c in r.categories]
+        for c in present:
             q = min(MAX_Q, max(MIN_Q, r.quality.get(c, 0.5)))
             quality_rows.append(f"({quote_str(r.source)}, {quote_str(c)}, {q!r})")
-            observations.append(
-                f"SELECT m.entity_id, {quote_str(c)} AS category, CAST(t.{quote_ident(c)} AS VARCHAR) AS value, "
-                f"t._source, t._record_key FROM {r.table} AS t JOIN {entities} AS m "
-                f"ON m._source = t._source AND m._record_key = t._record_key WHERE t.{quote_ident(c)} IS NOT NULL"
-            )  # fmt: skip
+        if not present:
+            continue
+        # One join per table, then UNPIVOT (which drops NULL values) into (category, value).
+        columns = ", ".join(f"CAST(t.{quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in present)
+        observations.append(
+            f"SELECT entity_id, category, value, _source, _record_key FROM (UNPIVOT ("
+            f"SELECT m.entity_id, t._source, t._record_key, {columns} FROM {r.table} AS t "
+            f"JOIN {entities} AS m ON m._source = t._source AND m._record_key = t._record_key"
+            f") ON {', '.join(quote_ident(c) for c in present)} INTO NAME category VALUE value)"
+        )  # fmt: skip
     members = " UNION ALL ".join(
         f"SELECT t._source, t._record_key, m.entity_id FROM {r.table} AS t JOIN {entities} AS m "
         f"ON m._source = t._source AND m._record_key = t._record_key"
