@@ -50,11 +50,21 @@ def analyze(ctx: Context, stmt: ast.Analyze) -> Result:
             taken = catalog.save_statistics(defn.name, stats["row_count"], stats)
             rows.append((defn.name, defn.kind, stats["row_count"], len(stats["categories"]),
                          round(stats["seconds"], 3), taken.isoformat(sep=" ", timespec="seconds")))  # fmt: skip
+        # the person-linkage model FIND resolves with, saved with the statistics or not at all
+        from leadql.executor.linkage import train_after_analyze
+
+        linkage = train_after_analyze(ctx, [d for d, _ in measured], {d.name: s["row_count"] for d, s in measured})
     warnings = [w for _, stats in measured for w in stats.get("warnings", [])]
+    message = None
+    if linkage and "skipped" in linkage:
+        warnings.append(f"the linkage model was not retrained: {linkage['skipped']}")
+    elif linkage:
+        message = (f"linkage model trained on {linkage['records']:,} records of {linkage['sources']} "
+                   f"sources in {linkage['seconds']:.1f} s")  # fmt: skip
     names = ["name", "kind", "rows", "categories", "seconds", "analyzed_at"]
     if not rows:
         return Result(message="nothing to analyze: no sources or tables", warnings=warnings)
-    return Result.from_rows(names, rows, warnings=warnings)
+    return Result.from_rows(names, rows, warnings=warnings, message=message)
 
 
 def collect(ctx: Context, defn: DataDef) -> dict[str, Any]:
