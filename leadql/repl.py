@@ -44,7 +44,10 @@ def run_repl(
     stdout = stdout or sys.stdout
     interactive = stdin.isatty()
     failures = 0
+    from leadql.progress import TerminalProgress
+
     with Workspace(database) as ws:
+        ws.progress = progress = TerminalProgress()
         if interactive:
             print(f"LeadQL on {database}. \\help for help, \\q to quit.", file=stdout)
         buffer = ""
@@ -75,8 +78,10 @@ def run_repl(
             text, buffer = buffer, ""
             try:
                 for result in ws.execute_each(text, rows=True):
+                    progress.close()
                     print(render(result, fmt), file=stdout)
             except LeadQLError as e:
+                progress.close()
                 failures += 1
                 print(e.render(), file=stdout if interactive else sys.stderr)
         if buffer.strip():

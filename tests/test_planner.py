@@ -163,3 +163,13 @@ def test_unknown_and_ill_typed_names(vendors):
         vendors.execute("FIND 1 leads WITH email WHERE 1 + 1 BUDGET 1")
     with pytest.raises(LeadQLError, match="cannot call `sqrt`"):
         vendors.execute("FIND 1 leads WITH email WHERE sqrt(fico) > 20 BUDGET 1")
+
+
+def test_progress_events_reach_the_callback(vendors):
+    events = []
+    vendors.progress = events.append
+    vendors.scan_threads = 2
+    vendors.execute("FIND 30 leads WITH email, fico, income BUDGET 5")
+    stages = {e["stage"] for e in events}
+    assert "buy" in stages and "lookup" in stages
+    assert all(e["rows"] > 0 and e["source"] in {"cheap", "premium", "incomes"} for e in events)
