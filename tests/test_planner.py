@@ -173,3 +173,26 @@ def test_progress_events_reach_the_callback(vendors):
     stages = {e["stage"] for e in events}
     assert "buy" in stages and "lookup" in stages
     assert all(e["rows"] > 0 and e["source"] in {"cheap", "premium", "incomes"} for e in events)
+
+
+def test_exclude_table_suppresses_by_email_and_by_phone_found_in_enrichment(vendors, tmp_path):
+    people = _people()
+    # do not contact: the first 100 people by email, the next 100 by phone (which only the
+    # `incomes` source holds: the driver cannot see it, fusion must)
+    rows = [{"email": p["email"], "phone": None} for p in people[:100]]
+    rows += [{"email": None, "phone": p["phone"]} for p in people[100:200]]
+    _write(tmp_path / "dnc.csv", rows)
+    vendors.execute(f"CREATE TABLE dnc FROM '{tmp_path / 'dnc.csv'}' MAP (email = email, phone = phone)")
+    result = vendors.execute("FIND 150 leads WITH email, phone, fico EXCLUDE TABLE dnc BUDGET 10")
+    assert len(result) > 0
+    blocked_emails = {p["email"] for p in people[:100]}
+    blocked_phones = {p["phone"] for p in people[100:200]}
+    for row in result.to_arrow().to_pylist():
+        assert row["email"] not in blocked_emails
+        assert row["phone"] not in blocked_phones
+
+
+def test_exclude_of_unknown_names_fails_before_spending(vendors):
+    with pytest.raises(LeadQLError, match="no table named `dcn`"):
+        vendors.execute("FIND 10 leads WITH email EXCLUDE TABLE dcn BUDGET 5 ESTIMATE")
+    assert vendors.execute("SELECT count(*) FROM _leadql.runs").rows[0][0] == 0
