@@ -155,6 +155,8 @@ def prepared_sql(recs: str, nicknames: str) -> str:
                upper(state) AS state,
                zip,
                left(zip, 3) AS zip3,
+               left(ln, 3) AS ln3,
+               CASE WHEN length(_bare) >= 5 THEN _bare END AS email_bare,  -- user part, letters only
                {initials} AS ini
         FROM (SELECT r.*, split_part(email, '@', 1) AS _user, split_part(email, '@', 2) AS _domain,
                      translate(split_part(email, '@', 1), '._+-0123456789', '') AS _bare,
@@ -169,9 +171,10 @@ def prepared_sql(recs: str, nicknames: str) -> str:
 # hundreds whose pairs are almost all different people (and the same people's records meet
 # in other rules), and pairs grow with the square of the block. The rules were chosen on
 # generated data by the true pairs each finds that no other rule does, per candidate pair it
-# costs (family name alone, even when rare, and ZIP + family name were dropped). Together with
-# the deterministic links they reach ~87-95 % of the true pairs directly and ~96-97 % through
-# other records (bench/bench_resolution.py: blocking recall).
+# costs (family name alone, even when rare, and ZIP + family name were dropped; given name +
+# the family name's first three letters and the e-mail user part's letters were added for the
+# true pairs no rule found). Together with the deterministic links they reach ~88-94 % of the
+# true pairs directly and ~96-98 % through other records (bench/bench_resolution.py).
 BLOCK_CAP = 24
 BLOCKING_RULES: tuple[tuple[tuple[str, ...], int | None], ...] = (
     (("email",), None),
@@ -189,6 +192,8 @@ BLOCKING_RULES: tuple[tuple[tuple[str, ...], int | None], ...] = (
     (("ln", "zip3"), BLOCK_CAP),
     (("street", "zip"), None),
     (("street", "city"), None),
+    (("fn", "ln3"), BLOCK_CAP),  # a typo late in the family name, moved, no birth date
+    (("email_bare",), BLOCK_CAP),  # the same mailbox name at another provider or employer
 )
 BLOCKING_KEYS: tuple[tuple[str, ...], ...] = tuple(keys for keys, _ in BLOCKING_RULES)
 
