@@ -74,7 +74,8 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
     enrichers = [u for u in plan.uses if u.role == "enrich"]
     for use in enrichers:
         provides = ", ".join(use.provides) or "corroboration"
-        add(f"Lookup[{use.name}] by email|phone|birth_date|zip of r0 for {provides}"
+        add(f"Lookup[{use.name}] records sharing an identity key with r0 (email, phone, zip+initial, "
+            f"name+birth date) for {provides}"
             f"  est matches {use.expected_records:,.0f} (reach {use.reach:.0%}), cost ${use.expected_cost}",
             f"Lookup[{use.name}]")  # fmt: skip
     add("Resolve[all records] exact email/phone links, then Fellegi–Sunter (Splink) on names, birth date, "
