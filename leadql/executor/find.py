@@ -26,7 +26,7 @@ from typing import Any
 from leadql.catalog.definitions import CategoryDef
 from leadql.connectors.base import quote_ident, quote_str
 from leadql.context import Context
-from leadql.errors import LeadQLError, LeadQLExecutionError
+from leadql.errors import LeadQLError
 from leadql.executor import fusion, scans
 from leadql.executor.ledger import Ledger
 from leadql.planner.binding import BoundFind
@@ -76,7 +76,6 @@ class Round:
     entities: str = ""
     fused: str = ""
     delivered: int = 0
-    lookup_seconds: float = 0.0
 
 
 @dataclass
@@ -111,7 +110,7 @@ class FindRun:
         run_id = uuid.uuid4().hex
         self.state = RunState(run_id, planning.chosen, planning, Ledger(bound.budget))
         self.started = datetime.now(timezone.utc).replace(tzinfo=None)
-        self.threads = max(1, int(getattr(self.ws, "scan_threads", 0) or _cores()))
+        self.threads = max(1, int(self.ws.scan_threads or _cores()))
         self.suppression: Any = None
         self._tables: list[str] = []  # staging tables to drop at the end
         self.bought: list[tuple[str, str]] = []  # (source, staging table) of every record bought
@@ -131,13 +130,13 @@ class FindRun:
                 from leadql.warehouse import check_list
 
                 check_list(self.con, bound.into_list, {
-                    c: self.categories[c.lower()].type for c in (bound.attributes or bound.required)})
+                    c: self.categories[c.lower()].type for c in bound.required})
             if bound.exclusions:
                 from leadql.warehouse import suppression
 
                 self.suppression = suppression(self.con, self.ctx.catalog, bound.exclusions,
                                                available=set(IDENTITY), run_id=state.run_id)  # fmt: skip
-                state.warnings += list(getattr(self.suppression, "warnings", []))
+                state.warnings += list(self.suppression.warnings)
             self._rounds()
             table, identities = self._deliver()
             state.delivered = table.num_rows
@@ -228,10 +227,9 @@ class FindRun:
             predicate = self.suppression.predicate(available & set(IDENTITY))
             if predicate:
                 where.append(f"NOT coalesce(({predicate}), false)")
-        earlier = [t for s, t in self.bought if s == defn.name]
-        if earlier:
-            keys = " UNION ALL ".join(f"SELECT _record_key FROM {t}" for t in earlier)
-            where.append(f"_record_key NOT IN ({keys})")
+        bought = self._bought_keys_sql(defn.name)
+        if bought:
+            where.append(f"_record_key NOT IN ({bought})")
         where += self._not_already_held(available)
         order = " + ".join(f"({quote_ident(c)} IS NOT NULL)::INT" for c in self.bound.required if c in available)
         ledger.charge_query(defn.name)
@@ -317,7 +315,6 @@ class FindRun:
             self._tables.append(table)
             requests.append(scans.ScanRequest(defn, table, self._columns(defn), where=where, purpose="lookup"))
             lookups.append((defn.name, table))
-        started = time.perf_counter()
         outcomes = scans.run_parallel(self.ws, requests, self.categories, threads=self.threads,
                                       progress=self.progress)  # fmt: skip
         for outcome in outcomes:
@@ -328,7 +325,6 @@ class FindRun:
                 state.warnings.append(f"source {outcome.source} failed after {outcome.attempts} attempts "
                                       f"({outcome.error.message}); continued without it")  # fmt: skip
         lookups = [(n, t) for n, t in lookups if n not in state.failed]
-        round_.lookup_seconds = time.perf_counter() - started
         round_.entities = self._resolve([round_.candidates] + [t for _, t in lookups])
         for name, table in sorted(lookups, key=lambda item: -self._quality_rank(item[0])):
             self._buy_matches(name, table, round_)
@@ -371,11 +367,8 @@ class FindRun:
         union = " UNION ALL BY NAME ".join(f"SELECT * FROM {t}" for t in held)
         gaps = " OR ".join(f"(NOT h.{quote_ident('_has_' + c)} AND l.{quote_ident(c)} IS NOT NULL)" for c in required)
         filled = " + ".join(f"(l.{quote_ident(c)} IS NOT NULL)::INT" for c in required)
-        earlier = [t for s, t in self.bought if s == name]
-        already = ""
-        if earlier:
-            keys = " UNION ALL ".join(f"SELECT _record_key FROM {t}" for t in earlier)
-            already = f"AND l._record_key NOT IN ({keys})"
+        bought = self._bought_keys_sql(name)
+        already = f"AND l._record_key NOT IN ({bought})" if bought else ""
         entities = round_.entities
         sql = f"""
             WITH held AS (SELECT e.entity_id, {have} FROM ({union}) AS r
@@ -440,10 +433,8 @@ class FindRun:
             defn = self._defn(name)
             cols = self._table_columns(table)
             cats = tuple(c for c in defn.mappings if c in cols)
-            age = _age(defn, self.bound.today)
-            base = float(defn.quality) if defn.quality is not None else 0.8
-            profile = state.planning.profiles.get(name)
-            quality = {c: (profile.quality.get(c, base) if profile else base) * freshness_factor(age) for c in cats}
+            profile = state.planning.profiles[name]  # planning profiled every source of the pool
+            quality = {c: profile.quality[c] * freshness_factor(profile.age_days) for c in cats}
             if self.bound.quality is not None:  # values from data below the floor are not used
                 cats = tuple(c for c in cats if c not in self.bound.required or quality[c] >= self.bound.quality)
             records.append(fusion.StagedRecords(name, table, cats, quality, defn.price_per_record))
@@ -566,6 +557,11 @@ class FindRun:
             (u.price_record + u.price_query for u in plan.uses), default=Decimal(0))
 
     # ------------------------------------------------------------------ helpers
+    def _bought_keys_sql(self, source: str) -> str:
+        """SQL listing the record keys already bought from `source` in this run ('' if none)."""
+        tables = [t for s, t in self.bought if s == source]
+        return " UNION ALL ".join(f"SELECT _record_key FROM {t}" for t in tables)
+
     def _defn(self, name: str) -> Any:
         return next(d for d in self.bound.pool if d.name == name)
 
@@ -633,17 +629,6 @@ def _quality(defn: Any) -> float | None:
     return float(defn.quality) if defn.quality is not None else None
 
 
-def _age(defn: Any, today: Any) -> float | None:
-    from datetime import date
-
-    if not defn.updated:
-        return None
-    try:
-        return max(0.0, float((today - date.fromisoformat(str(defn.updated)[:10])).days))
-    except ValueError:
-        return None
-
-
 def _cores() -> int:
     import os
 
@@ -652,5 +637,3 @@ def _cores() -> int:
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
 
-
-__all__ = ["FindRun", "RunState", "run_find", "LeadQLExecutionError"]

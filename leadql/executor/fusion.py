@@ -42,8 +42,13 @@ def fuse_sql(records: Sequence[StagedRecords], entities: str, categories: dict[s
     """SQL creating `out`: one row per entity with, for each wanted category, its fused value (typed),
     `_q_<category>` (probability it is right) and `_prov_<category>` ('source/key' it came from),
     plus `records` (every merged 'source/key') and `cost` (what its records cost)."""
-    observations, quality_rows, price_rows = [], [], []
-    for r in records:
+    joined, observations, quality_rows, price_rows = [], [], [], []
+    for i, r in enumerate(records):
+        # Each table meets the entity map once; observations and membership both read that.
+        joined.append(
+            f"j{i} AS MATERIALIZED (SELECT m.entity_id, t.* FROM {r.table} AS t JOIN {entities} AS m "
+            f"ON m._source = t._source AND m._record_key = t._record_key)"
+        )  # fmt: skip
         price_rows.append(f"({quote_str(r.source)}, CAST({quote_str(str(r.price_record))} AS DECIMAL(18,6)))")
         present = [c for c in wanted if c in r.categories]
         for c in present:
@@ -51,18 +56,15 @@ def fuse_sql(records: Sequence[StagedRecords], entities: str, categories: dict[s
             quality_rows.append(f"({quote_str(r.source)}, {quote_str(c)}, {q!r})")
         if not present:
             continue
-        # One join per table, then UNPIVOT (which drops NULL values) into (category, value).
-        columns = ", ".join(f"CAST(t.{quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in present)
+        # UNPIVOT drops NULL values: one (category, value) row per value a record holds.
+        columns = ", ".join(f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in present)
         observations.append(
             f"SELECT entity_id, category, value, _source, _record_key FROM (UNPIVOT ("
-            f"SELECT m.entity_id, t._source, t._record_key, {columns} FROM {r.table} AS t "
-            f"JOIN {entities} AS m ON m._source = t._source AND m._record_key = t._record_key"
+            f"SELECT entity_id, _source, _record_key, {columns} FROM j{i}"
             f") ON {', '.join(quote_ident(c) for c in present)} INTO NAME category VALUE value)"
         )  # fmt: skip
     members = " UNION ALL ".join(
-        f"SELECT t._source, t._record_key, m.entity_id FROM {r.table} AS t JOIN {entities} AS m "
-        f"ON m._source = t._source AND m._record_key = t._record_key"
-        for r in records
+        f"SELECT _source, _record_key, entity_id FROM j{i}" for i in range(len(records))
     )
     if not observations:
         observations.append("SELECT NULL::VARCHAR AS entity_id, NULL::VARCHAR AS category, NULL::VARCHAR AS value, "
@@ -80,7 +82,7 @@ def fuse_sql(records: Sequence[StagedRecords], entities: str, categories: dict[s
         ]
     return f"""
 CREATE OR REPLACE TABLE {out} AS
-WITH quality(_source, category, q) AS (VALUES {', '.join(quality_rows)}),
+WITH {''.join(j + ', ' for j in joined)}quality(_source, category, q) AS (VALUES {', '.join(quality_rows)}),
 prices(_source, price) AS (VALUES {', '.join(price_rows)}),
 obs AS ({' UNION ALL '.join(observations)}),
 votes AS (

@@ -21,7 +21,7 @@ def find(ctx: Context, stmt: ast.Find) -> Result:
         return estimate_result(bound, planning)
     from leadql.executor.find import run_find
 
-    result, _ = run_find(ctx, bound, planning, progress=getattr(ctx.ws, "progress", None))
+    result, _ = run_find(ctx, bound, planning, progress=ctx.ws.progress)
     result.warnings = list(planning.warnings) + [w for w in result.warnings if w not in planning.warnings]
     return result
 
@@ -42,7 +42,7 @@ def explain(ctx: Context, stmt: ast.Explain) -> Result:
     from leadql.executor.find import run_find
 
     alternatives = list(planning.alternatives)
-    result, state = run_find(ctx, bound, planning, progress=getattr(ctx.ws, "progress", None))
+    result, state = run_find(ctx, bound, planning, progress=ctx.ws.progress)
     planning.alternatives = alternatives
     return explain_result(bound, planning, state, result)
 

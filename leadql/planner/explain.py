@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from leadql.planner.binding import BoundFind
-from leadql.planner.plan import Plan, money
+from leadql.planner.plan import money
 from leadql.planner.planner import Planning
 from leadql.result import Result
 
@@ -146,6 +146,3 @@ def _one_line(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= 160 else flat[:157] + "..."
 
-
-def plan_summary(plan: Plan) -> dict[str, Any]:
-    return plan.summary()

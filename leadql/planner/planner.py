@@ -103,7 +103,8 @@ def plan_find(ctx: Context, bound: BoundFind, *, exclude_sources: frozenset[str]
 
     pooled = _pooled_selectivity(bound, usable)
     overlaps = Overlaps(usable)
-    drivers = [d for d in _drivers(bound, usable, pooled, not_drivers)]
+    rescore = _scorer(bound, usable, pooled, overlaps)
+    drivers = _drivers(bound, usable, pooled, not_drivers)
     if not drivers:
         raise LeadQLConstraintError(
             "no source holds people matching the conditions", span=bound.statement.span, text=bound.text,
@@ -128,9 +129,7 @@ def plan_find(ctx: Context, bound: BoundFind, *, exclude_sources: frozenset[str]
                 key = (driver.name, frozenset(s.name for s in chosen))
                 if key in plans:
                     continue
-                plan = score(driver, chosen, required=bound.required, predicates=bound.predicates,
-                             pooled_selectivity=pooled, count=count, budget=budget,
-                             quality_floor=bound.quality, overlaps=overlaps)  # fmt: skip
+                plan = rescore(driver.name, [s.name for s in chosen], count, budget)
                 plan.completeness_target = level
                 plan.solver = {"method": sol.method, "status": sol.status, "gap": round(sol.gap, 4),
                                "seconds": round(sol.seconds, 4), "candidates": sol.considered,
@@ -144,10 +143,10 @@ def plan_find(ctx: Context, bound: BoundFind, *, exclude_sources: frozenset[str]
     ranked = _rank(list(plans.values()), bound.optimize, count)
     chosen, rest = ranked[0], ranked[1:SHOWN_ALTERNATIVES + 1]
     if max(p.expected_count for p in ranked) < 1:
-        _nothing_to_buy(bound, ranked, usable, pooled, overlaps, budget, warnings)
+        _nothing_to_buy(bound, ranked, rescore, budget, warnings)
     for alt in rest:
         alt.why_not = _why_not(chosen, alt, bound.optimize, count)
-    shortfall = _shortfall(bound, chosen, count, budget, usable, pooled, overlaps)
+    shortfall = _shortfall(chosen, count, budget, rescore)
     return Planning(chosen, rest, profiles, excluded, warnings, time.perf_counter() - started, solves,
                     shortfall)  # fmt: skip
 
@@ -305,16 +304,21 @@ def _rank(plans: list[Plan], objective: str, count: int | None) -> list[Plan]:
     return sorted(plans, key=lambda p: (*key(p), p.driver, tuple(p.sources)))
 
 
-def _nothing_to_buy(bound: BoundFind, plans: list[Plan], usable: dict[str, SourceProfile], pooled: Any,
-                    overlaps: Overlaps, budget: Decimal | None, warnings: list[str]) -> None:  # fmt: skip
+def _scorer(bound: BoundFind, usable: dict[str, SourceProfile], pooled: Any, overlaps: Overlaps) -> Any:
+    """score() for this request: (driver, sources, count, budget) → the exactly scored Plan."""
+    def rescore(driver: str, sources: list[str], count: int | None, budget: Decimal | None) -> Plan:
+        return score(usable[driver], [usable[n] for n in sources], required=bound.required,
+                     predicates=bound.predicates, pooled_selectivity=pooled, count=count,
+                     budget=budget, quality_floor=bound.quality, overlaps=overlaps)  # fmt: skip
+
+    return rescore
+
+
+def _nothing_to_buy(bound: BoundFind, plans: list[Plan], rescore: Any, budget: Decimal | None,
+                    warnings: list[str]) -> None:  # fmt: skip
     """No plan delivers a lead: say whether the conditions or the budget are to blame (an error
     for FIND, a warning for ESTIMATE)."""
-    def rescore(plan: Plan, count: int | None, limit: Decimal | None) -> Plan:
-        return score(usable[plan.driver], [usable[n] for n in plan.sources], required=bound.required,
-                     predicates=bound.predicates, pooled_selectivity=pooled, count=count,
-                     budget=limit, quality_floor=bound.quality, overlaps=overlaps)  # fmt: skip
-
-    one = [rescore(p, 1, None) for p in plans]
+    one = [rescore(p.driver, p.sources, 1, None) for p in plans]
     possible = [p for p in one if p.candidates >= 1 and p.expected_count > 0]
     stmt = bound.statement
     if not possible:
@@ -357,14 +361,10 @@ def _why_not(chosen: Plan, alt: Plan, objective: str, count: int | None) -> str:
     return "; ".join(reasons)
 
 
-def _shortfall(bound: BoundFind, chosen: Plan, count: int | None, budget: Decimal | None,
-               usable: dict[str, SourceProfile], pooled: Any, overlaps: Overlaps) -> list[str]:  # fmt: skip
+def _shortfall(chosen: Plan, count: int | None, budget: Decimal | None, rescore: Any) -> list[str]:
     if count is None or math.floor(chosen.expected_count) >= count:
         return []
-    driver = usable[chosen.driver]
-    unlimited = score(driver, [usable[n] for n in chosen.sources], required=bound.required,
-                      predicates=bound.predicates, pooled_selectivity=pooled, count=count,
-                      budget=None, quality_floor=bound.quality, overlaps=overlaps)  # fmt: skip
+    unlimited = rescore(chosen.driver, chosen.sources, count, None)
     expected = math.floor(chosen.expected_count)
     if math.floor(unlimited.expected_count) >= count and budget is not None:
         return [f"BUDGET {budget} buys about {expected:,} of the {count:,} leads asked for; "

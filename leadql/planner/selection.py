@@ -413,16 +413,7 @@ def _solve_cost(problem: Problem, a: _Arrays, index: list[int], started: float, 
                       >= int(need[j]))  # fmt: skip
     costs = [int(a.cost[i]) for i in index]
     cost = cp_model.LinearExpr.WeightedSum([x[i] for i in index], costs)
-    if problem.budget is not None:
-        model.Add(cost <= problem.budget)
-    for chosen in excluded:
-        members = [x[i] for i in chosen if i in x]
-        if len(members) == len(chosen) and members:
-            model.Add(sum(members) <= len(members) - 1)
-    if hint:
-        wanted = set(hint)
-        for i in index:
-            model.AddHint(x[i], 1 if i in wanted else 0)
+    _budget_cuts_hint(model, x, index, cost, problem.budget, excluded, hint)
     model.Minimize(cost)
     left = time_limit - (time.perf_counter() - started)
     solver = _solver(left, gap_limit, seed)
@@ -431,6 +422,23 @@ def _solve_cost(problem: Problem, a: _Arrays, index: list[int], started: float, 
         return None
     chosen_idx = [i for i in index if solver.Value(x[i])]
     return chosen_idx, int(a.cost[chosen_idx].sum()), float(solver.BestObjectiveBound())
+
+
+def _budget_cuts_hint(model: Any, x: dict[int, Any], index: Sequence[int], cost: Any,
+                      budget: int | None, excluded: Sequence[Sequence[int]],
+                      hint: Sequence[int] | None) -> None:  # fmt: skip
+    """What both objectives share: the budget, a no-good cut per excluded selection (so
+    alternatives differ), and the warm-start hint."""
+    if budget is not None:
+        model.Add(cost <= budget)
+    for chosen in excluded:
+        members = [x[i] for i in chosen if i in x]
+        if len(members) == len(chosen) and members:
+            model.Add(sum(members) <= len(members) - 1)
+    if hint:
+        wanted = set(hint)
+        for i in index:
+            model.AddHint(x[i], 1 if i in wanted else 0)
 
 
 def _solve_quality(problem: Problem, a: _Arrays, started: float, time_limit: float,
@@ -457,16 +465,7 @@ def _solve_quality(problem: Problem, a: _Arrays, started: float, time_limit: flo
         if problem.candidates[i].forced:
             model.Add(x[i] == 1)
     cost = sum(problem.candidates[i].cost * x[i] for i in index)
-    if problem.budget is not None:
-        model.Add(cost <= problem.budget)
-    for chosen in excluded:
-        members = [x[i] for i in chosen if i in x]
-        if len(members) == len(chosen) and members:
-            model.Add(sum(members) <= len(members) - 1)
-    if hint:
-        wanted = set(hint)
-        for i in index:
-            model.AddHint(x[i], 1 if i in wanted else 0)
+    _budget_cuts_hint(model, x, index, cost, problem.budget, excluded, hint)
     solver = _solver(time_limit, gap_limit, seed)
     scaled = {key: int(round(problem.candidates[key[0]].quality[key[1]] * 1000)) for key in y}
     model.Maximize(sum(scaled[key] * var for key, var in y.items()))
