@@ -35,7 +35,10 @@ class TerminalProgress:
                 )  # fmt: skip
                 self._progress.start()
             key = (str(event.get("stage", "")), str(event.get("source", "")))
-            text = f"{key[0]} {key[1]}: {int(event.get('rows', 0)):,} rows"
+            if "fraction" in event:  # PREDICT: features and training report how far they are
+                text = f"{key[0]} {key[1]}: {float(event['fraction']):.0%}"
+            else:
+                text = f"{key[0]} {key[1]}: {int(event.get('rows', 0)):,} rows"
             if key not in self._tasks:
                 self._tasks[key] = self._progress.add_task(text, total=None)
             else:

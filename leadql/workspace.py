@@ -60,6 +60,7 @@ class Workspace:
         self._pool_lock = threading.Lock()
         self.progress: Any = None  # callable(event dict) for long statements; see leadql/progress.py
         self.scan_threads = 0  # threads for parallel source scans; 0 = one per CPU core
+        self.predict_settings: Any = None  # leadql.predict.labels.PredictSettings; None = defaults
         self._closed = False
         self.base_dir = Path(self.path).resolve().parent if self.path else Path.cwd()
         try:
@@ -283,13 +284,16 @@ class Workspace:
 
 # ------------------------------------------------------------------------ dispatch
 
-_READS = (ast.Show, ast.Describe, ast.Profile, ast.Explain, ast.Find)  # FIND checks ESTIMATE itself
+# FIND checks ESTIMATE itself; PREDICT checks AS MODEL / INTO LIST itself.
+_READS = (ast.Show, ast.Describe, ast.Profile, ast.Explain, ast.Find, ast.Predict, ast.EvaluatePredict,
+          ast.EvaluateModel, ast.ExplainModel)  # fmt: skip
 
 
 def _handler(statement: ast.Statement) -> Any:
     """The function that runs a statement of this kind, or None if this release has none."""
     from leadql.catalog import analyze, ddl, profile
     from leadql.executor import statements as find_statements
+    from leadql.predict import statements as predict_statements
 
     return {
         ast.Find: find_statements.find,
@@ -302,6 +306,12 @@ def _handler(statement: ast.Statement) -> Any:
         ast.Describe: ddl.describe,
         ast.Analyze: analyze.analyze,
         ast.Profile: profile.profile,
+        ast.Predict: predict_statements.predict,
+        ast.EvaluatePredict: predict_statements.evaluate_predict,
+        ast.EvaluateModel: predict_statements.evaluate_model,
+        ast.ExplainModel: predict_statements.explain_model,
+        ast.Retrain: predict_statements.retrain,
+        ast.UseVersion: predict_statements.use_version,
     }.get(type(statement))
 
 

@@ -300,6 +300,10 @@ def _check_category_sql(ctx: Context, category: CategoryDef, stmt: ast.CreateCat
 def drop(ctx: Context, stmt: ast.Drop) -> Result:
     if stmt.kind == "LIST":
         return warehouse_statements.drop_list_statement(ctx, stmt)
+    if stmt.kind == "MODEL":
+        from leadql.predict.statements import drop_model
+
+        return drop_model(ctx, stmt)
     kind = KIND.get(stmt.kind)
     if kind is None:
         raise ctx.unsupported(f"DROP {stmt.kind}", stmt)
@@ -387,12 +391,22 @@ def show(ctx: Context, stmt: ast.Show) -> Result:
         return warehouse_statements.show_lists(ctx, stmt)
     if stmt.what == "RUNS":
         return warehouse_statements.show_runs(ctx, stmt)
+    if stmt.what in ("MODELS", "MODEL HISTORY"):
+        from leadql.predict import statements as predict_statements
+
+        if stmt.what == "MODELS":
+            return predict_statements.show_models(ctx, stmt)
+        return predict_statements.show_history(ctx, stmt)
     raise ctx.unsupported(f"SHOW {stmt.what}", stmt)
 
 
 def describe(ctx: Context, stmt: ast.Describe) -> Result:
     if stmt.kind == "LIST":
         return warehouse_statements.describe_list(ctx, stmt)
+    if stmt.kind == "MODEL":
+        from leadql.predict.statements import describe_model
+
+        return describe_model(ctx, stmt)
     kind = KIND.get(stmt.kind)
     if kind is None:
         raise ctx.unsupported(f"DESCRIBE {stmt.kind}", stmt)

@@ -118,6 +118,44 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 records VARCHAR[])""",
         ],
     ),
+    (
+        3,
+        [
+            # Saved models (PREDICT ... AS MODEL, later patterns): every version is kept; the
+            # pipeline is the pickled feature plan + fitted model, never rewritten.
+            f"""CREATE TABLE {SCHEMA}.models (
+                name VARCHAR NOT NULL,
+                name_key VARCHAR NOT NULL,
+                version INTEGER NOT NULL,
+                kind VARCHAR NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                statement VARCHAR NOT NULL,
+                task_type VARCHAR NOT NULL,
+                algorithm VARCHAR NOT NULL,
+                entity VARCHAR,
+                prediction_time TIMESTAMP,
+                train_from TIMESTAMP,
+                train_to TIMESTAMP,
+                train_rows BIGINT,
+                valid_rows BIGINT,
+                features JSON,
+                metrics JSON,
+                info JSON,
+                pipeline BLOB NOT NULL,
+                PRIMARY KEY (name_key, version))""",
+            # Which version answers for a name (USE MODEL m VERSION n rolls back).
+            f"""CREATE TABLE {SCHEMA}.model_heads (
+                name_key VARCHAR PRIMARY KEY,
+                version INTEGER NOT NULL)""",
+            # Model-change events: created, retrained, rolled back, dropped. Append only.
+            f"""CREATE TABLE {SCHEMA}.model_events (
+                name_key VARCHAR NOT NULL,
+                version INTEGER,
+                happened_at TIMESTAMP NOT NULL,
+                event VARCHAR NOT NULL,
+                detail JSON)""",
+        ],
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

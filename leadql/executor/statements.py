@@ -27,8 +27,10 @@ def find(ctx: Context, stmt: ast.Find) -> Result:
 
 
 def explain(ctx: Context, stmt: ast.Explain) -> Result:
-    if not isinstance(stmt.statement, ast.Find):
-        raise ctx.unsupported("EXPLAIN PREDICT", stmt)
+    if isinstance(stmt.statement, ast.Predict):
+        from leadql.predict.statements import explain_predict
+
+        return explain_predict(ctx, stmt)
     from leadql.planner.binding import bind_find
     from leadql.planner.explain import explain_result
     from leadql.planner.planner import plan_find

@@ -1,0 +1,187 @@
+"""The training table: anchor times, the entities at each anchor, and their labels.
+
+Semantics (spec §3.4, Kumo PQL):
+
+* The prediction time T is `AT`, or the latest timestamp in the tables the query uses.
+* Training anchors step back from T by the target window's length: the first anchor is the
+  latest one whose target window `(anchor + start, anchor + end]` has closed by T, so a label
+  exists only once its window is over. Anchors stop at the start of the history.
+* At each anchor, the entities are the rows of the entity table that existed (its time column
+  ≤ anchor) and pass the entity filter `WHERE`, whose windows look back from the anchor.
+* The label is the target evaluated over its window. COUNT/SUM of an empty window are 0;
+  AVG/MIN/MAX/FIRST/LAST of an empty window have no value, and the example is dropped.
+* `ASSUMING` keeps only the training examples where the assumption held; scoring does not
+  evaluate it (the score is "if it holds").
+
+Everything is one set-based DuckDB query over all anchors at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from leadql.connectors.base import quote_ident, quote_str
+from leadql.errors import LeadQLExecutionError
+from leadql.predict.binding import AggSpec, BoundPredict, Window
+
+
+@dataclass
+class PredictSettings:
+    """Knobs for training-table generation (`ws.predict_settings`)."""
+
+    max_anchors: int = 12  # training anchors per query (the newest ones)
+    step: timedelta | None = None  # between anchors; None: the target window's length
+    max_examples: int = 2_000_000  # a larger training table is sampled down (newest anchors kept)
+
+
+def prediction_time(con: Any, bound: BoundPredict) -> datetime:
+    """`AT`, or the latest timestamp in the tables the query uses."""
+    if bound.at is not None:
+        return bound.at
+    parts = [
+        f"SELECT max(CAST({quote_ident(t.time_column)} AS TIMESTAMP)) AS ts FROM {t.relation}"
+        for t in bound.tables_used()
+        if t.time_column is not None
+    ]
+    latest = None
+    if parts:
+        latest = con.sql(f"SELECT max(ts) FROM ({' UNION ALL '.join(parts)})").fetchall()[0][0]
+    if latest is None:
+        if bound.task.temporal:
+            raise LeadQLExecutionError(
+                "there is no history to learn from: the tables have no timestamps",
+                hint="check the TIME COLUMN of the tables, or give AT '...'",
+            )
+        return datetime.now().replace(microsecond=0)
+    return latest
+
+
+def history_start(con: Any, bound: BoundPredict) -> datetime | None:
+    """The earliest timestamp of the target's tables: no anchor earlier than this is useful."""
+    parts = [
+        f"SELECT min(CAST({quote_ident(a.table.time_column)} AS TIMESTAMP)) AS ts FROM {a.table.relation}"
+        for a in bound.target_aggs
+        if a.table.time_column is not None
+    ]
+    if not parts:
+        return None
+    return con.sql(f"SELECT min(ts) FROM ({' UNION ALL '.join(parts)})").fetchall()[0][0]
+
+
+def training_anchors(
+    con: Any, bound: BoundPredict, at: datetime, settings: PredictSettings
+) -> list[datetime]:
+    """Newest first. A static target has one anchor, T itself."""
+    window = bound.window
+    if window is None:
+        return [at]
+    start = history_start(con, bound)
+    ts = _literal(at)
+    last_close = window.offset_sql(ts, -window.end)  # the newest anchor whose window has closed
+    if settings.step is not None:
+        step_sql = f"to_microseconds({int(settings.step.total_seconds() * 1e6)}::BIGINT)"
+        sql = f"SELECT {last_close} - k * {step_sql} FROM range({settings.max_anchors}) r(k)"
+    elif window.unit == "months":
+        length = int(window.end - window.start)
+        sql = f"SELECT {last_close} - to_months(k * {length}) FROM range({settings.max_anchors}) r(k)"
+    else:
+        micros = int(window.length_seconds() * 1e6)
+        sql = f"SELECT {last_close} - to_microseconds(k * {micros}::BIGINT) FROM range({settings.max_anchors}) r(k)"
+    anchors = [row[0] for row in con.sql(sql).fetchall()]
+    if start is not None:
+        anchors = [a for a in anchors if a > start]
+    if not anchors:
+        raise LeadQLExecutionError(
+            f"the history is too short for a {window.end - window.start:g}-{window.unit} target window: "
+            f"no anchor before {at:%Y-%m-%d %H:%M} has a closed window after the data starts"
+            + (f" ({start:%Y-%m-%d})" if start else ""),
+            hint="use a shorter window, or a later AT",
+        )
+    return anchors
+
+
+def _literal(value: datetime) -> str:
+    return f"TIMESTAMP {quote_str(value.isoformat(sep=' '))}"
+
+
+def examples_sql(
+    bound: BoundPredict,
+    anchors: list[datetime],
+    *,
+    training: bool,
+    entity_values: list[Any] | None = None,
+) -> str:
+    """SELECT entity_id, anchor_ts[, label] — one row per kept (entity, anchor)."""
+    e = bound.entity
+    key = quote_ident(bound.entity_key)
+    values = ", ".join(f"({_literal(a)})" for a in anchors)
+    conditions = [f"e.{key} IS NOT NULL"]
+    if e.time_column is not None:
+        conditions.append(f"CAST(e.{quote_ident(e.time_column)} AS TIMESTAMP) <= anchors.anchor_ts")
+    if entity_values:
+        conditions.append(f"e.{key} IN ({', '.join(_value_sql(v) for v in entity_values)})")
+    entity_rel = e.relation
+    if not e.key:  # no declared key: one row per key value
+        entity_rel = f"(SELECT * FROM {e.relation} QUALIFY row_number() OVER (PARTITION BY {key}) = 1)"
+    ctes = [
+        f"anchors(anchor_ts) AS (VALUES {values})",
+        f"a AS (SELECT DISTINCT e.{key} AS entity_id, anchors.anchor_ts FROM {entity_rel} AS e, anchors "
+        f"WHERE {' AND '.join(conditions)})",
+    ]
+    aggs: list[AggSpec] = list(bound.where_aggs)
+    if training:
+        aggs += bound.target_aggs + bound.assuming_aggs
+    joins = []
+    for agg in aggs:
+        ctes.append(f"{agg.alias} AS ({aggregate_sql(agg)})")
+        joins.append(f"LEFT JOIN {agg.alias} USING (entity_id, anchor_ts)")
+    agg_cols = "".join(f", {agg.alias}.{agg.alias}" for agg in aggs)
+    ctes.append(f"x AS (SELECT a.entity_id, a.anchor_ts{agg_cols} FROM a {' '.join(joins)})")
+    where = []
+    if bound.where_sql:
+        where.append(f"({bound.where_sql})")
+    select = "x.entity_id, x.anchor_ts"
+    if training:
+        if bound.assuming_sql:
+            where.append(f"({bound.assuming_sql})")
+        select += f", ({bound.target_sql}) AS label"
+        where.append(f"({bound.target_sql}) IS NOT NULL")
+    sql = f"WITH {', '.join(ctes)} SELECT {select} FROM x JOIN {entity_rel} AS e ON e.{key} = x.entity_id"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return sql
+
+
+def aggregate_sql(agg: AggSpec) -> str:
+    """One aggregation for every (entity, anchor) of `a`, set-based: a range join on time."""
+    window = agg.window or Window(float("-inf"), 0.0, "days")
+    on = "r.__eid = a.entity_id AND " + window.condition("r.__ts", "a.anchor_ts")
+    return (
+        f"SELECT a.entity_id, a.anchor_ts, {agg.value_sql()} AS {agg.alias} "
+        f"FROM a LEFT JOIN ({agg.rows_sql}) AS r ON {on} GROUP BY a.entity_id, a.anchor_ts"
+    )
+
+
+def _value_sql(value: Any) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return quote_str(str(value))
+
+
+def build_examples(
+    con: Any,
+    bound: BoundPredict,
+    anchors: list[datetime],
+    out: str,
+    *,
+    training: bool,
+    entity_values: list[Any] | None = None,
+) -> int:
+    """Create temp table `out` (entity_id, anchor_ts[, label]); return its row count."""
+    sql = examples_sql(bound, anchors, training=training, entity_values=entity_values)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS {sql}")
+    return con.sql(f"SELECT count(*) FROM {out}").fetchall()[0][0]

@@ -1,0 +1,228 @@
+"""Train and score: training table → features → model, and features at T → scores.
+
+`Pipeline` is what a saved model version holds (pickled): the query text, the feature plan and
+the fitted model. Scoring needs only the pipeline and the current data, so a saved model scores
+new data without retraining, and `AT t` gives the same scores whatever happened after t.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from leadql.errors import LeadQLExecutionError
+from leadql.grammar.validate import (
+    BINARY_CLASSIFICATION,
+    LINK_PREDICTION,
+    MULTICLASS_CLASSIFICATION,
+)
+from leadql.predict.binding import TASK_WORDS, BoundPredict
+from leadql.predict.labels import PredictSettings, build_examples, prediction_time, training_anchors
+
+
+@dataclass
+class Pipeline:
+    """A trained predictive query: everything scoring needs, nothing tied to one connection."""
+
+    query: str
+    task_type: str
+    algorithm: str
+    entity: str
+    entity_key: str
+    feature_plan: dict[str, Any]  # FeaturePlan.to_json()
+    model: Any  # models.TrainedModel
+    ranking: dict[str, Any] | None = None  # link prediction: item column, candidate settings
+
+
+@dataclass
+class Training:
+    """What training did, for messages, DESCRIBE MODEL and the registry."""
+
+    prediction_time: datetime
+    anchors: list[datetime]
+    examples: int
+    positives: int | None
+    features: int
+    skipped: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _progress(ws: Any, stage: str) -> Any:
+    report = getattr(ws, "progress", None)
+    if report is None:
+        return None
+
+    def call(label: str, fraction: float) -> None:
+        report({"stage": stage, "source": label, "fraction": float(fraction)})
+
+    return call
+
+
+class _Temps:
+    """Temp tables of one statement, dropped at the end whatever happens."""
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+        self.token = uuid.uuid4().hex[:10]
+        self.names: list[str] = []
+
+    def __call__(self, what: str) -> str:
+        name = f"_leadql_{what}_{self.token}"
+        self.names.append(name)
+        return name
+
+    def drop(self) -> None:
+        for name in self.names:
+            for kind in ("VIEW", "TABLE"):
+                try:
+                    self.con.execute(f"DROP {kind} IF EXISTS {name}")
+                except Exception:  # noqa: BLE001 - wrong kind; the other DROP removes it
+                    pass
+
+
+def features_frame(con: Any, features_table: str, examples: str, *, label: bool) -> Any:
+    """Features joined to the examples, in the examples' order, as pandas."""
+    cols = "x.entity_id, x.anchor_ts" + (", x.label" if label else "")
+    return con.sql(
+        f"SELECT {cols}, f.* EXCLUDE (entity_id, anchor_ts) FROM {examples} AS x "
+        f"JOIN {features_table} AS f USING (entity_id, anchor_ts) ORDER BY x.anchor_ts, x.entity_id"
+    ).df()
+
+
+def train(ws: Any, bound: BoundPredict, settings: PredictSettings | None = None) -> tuple[Pipeline, Training]:
+    from leadql.predict import features, models
+
+    settings = settings or PredictSettings()
+    con = ws.con
+    temps = _Temps(con)
+    seconds: dict[str, float] = {}
+    try:
+        started = time.perf_counter()
+        at = prediction_time(con, bound)
+        anchors = training_anchors(con, bound, at, settings)
+        examples = temps("examples")
+        n = build_examples(con, bound, anchors, examples, training=True)
+        if bound.task_type == LINK_PREDICTION:
+            from leadql.predict import ranking
+
+            return ranking.train(ws, bound, at, anchors, examples, temps, settings)
+        if n == 0:
+            raise LeadQLExecutionError(
+                "no training examples: no entity passes the filter at any anchor time "
+                f"({anchors[-1]:%Y-%m-%d} … {anchors[0]:%Y-%m-%d})",
+                hint="loosen WHERE, use a shorter target window, or check the entity's time column",
+            )
+        if n > settings.max_examples:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {examples} AS SELECT * FROM {examples} "
+                f"USING SAMPLE {settings.max_examples} ROWS (reservoir, 7)"
+            )
+        seconds["labels"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        exclude = [(bound.entity.name, bound.static_target)] if bound.static_target else []
+        plan = features.plan_features(con, bound.schema, bound.entity.name, bound.entity_key, exclude=exclude)
+        anchors_view = temps("anchors")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {anchors_view} AS SELECT entity_id, anchor_ts FROM {examples}")
+        feats = temps("features")
+        features.compute_features(con, plan, bound.schema, anchors_view, feats,
+                                  progress=_progress(ws, "features"))  # fmt: skip
+        frame = features_frame(con, feats, examples, label=True)
+        seconds["features"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        names = [f.name for f in plan.features]
+        categorical = [f.name for f in plan.features if f.dtype == "categorical"]
+        y = frame["label"].to_numpy()
+        positives = None
+        if bound.task_type == BINARY_CLASSIFICATION:
+            y = y.astype(bool)
+            positives = int(y.sum())
+        elif bound.task_type == MULTICLASS_CLASSIFICATION:
+            y = y.astype(str)
+        else:
+            y = y.astype(float)
+        model = models.train(
+            frame[names], y, frame["anchor_ts"].to_numpy(), task_type=bound.task_type,
+            algorithm=bound.algorithm, categorical=categorical, progress=_progress(ws, "training"),
+        )  # fmt: skip
+        seconds["training"] = time.perf_counter() - started
+        pipeline = Pipeline(
+            query=bound.stmt.text, task_type=bound.task_type, algorithm=bound.algorithm,
+            entity=bound.entity.name, entity_key=bound.entity_key, feature_plan=plan.to_json(),
+            model=model,
+        )  # fmt: skip
+        info = Training(at, anchors, len(frame), positives, len(names), list(plan.skipped), seconds)
+        return pipeline, info
+    finally:
+        temps.drop()
+
+
+def score(ws: Any, bound: BoundPredict, pipeline: Pipeline, at: datetime | None = None) -> Any:
+    """Scores for the entities at the prediction time, as an Arrow table sorted by rank."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from leadql.predict import features, models
+
+    con = ws.con
+    temps = _Temps(con)
+    try:
+        at = at or prediction_time(con, bound)
+        if pipeline.task_type == LINK_PREDICTION:
+            from leadql.predict import ranking
+
+            return ranking.score(ws, bound, pipeline, at, temps)
+        examples = temps("score")
+        build_examples(con, bound, [at], examples, training=False, entity_values=bound.entity_values)
+        plan = features.FeaturePlan.from_json(pipeline.feature_plan)
+        feats = temps("features")
+        features.compute_features(con, plan, bound.schema, examples, feats, progress=_progress(ws, "features"))
+        frame = features_frame(con, feats, examples, label=False)
+        key = bound.entity_key
+        if frame.empty:
+            return pa.table({key: pa.array([], pa.int64()), "score": pa.array([], pa.float64())})
+        X = frame[[f["name"] for f in pipeline.feature_plan["features"]]]
+        out = pd.DataFrame({key: frame["entity_id"]})
+        model = pipeline.model
+        if pipeline.task_type == BINARY_CLASSIFICATION:
+            out["score"] = models.predict(model, X)
+            order = out["score"]
+        elif pipeline.task_type == MULTICLASS_CLASSIFICATION:
+            proba = np.asarray(models.predict(model, X))
+            best = proba.argmax(axis=1)
+            out["prediction"] = np.asarray(model.classes, dtype=object)[best]
+            out["score"] = proba[np.arange(len(best)), best]
+            order = out["score"]
+        else:
+            out["prediction"] = models.predict(model, X)
+            order = out["prediction"]
+        out["rank"] = order.rank(ascending=False, method="first").astype("int64")
+        out["reasons"] = models.reasons(model, X)
+        out = out.sort_values("rank", kind="stable").reset_index(drop=True)
+        if bound.limit is not None:
+            out = out.head(bound.limit)
+        return pa.Table.from_pandas(out, preserve_index=False)
+    finally:
+        temps.drop()
+
+
+def describe_training(bound: BoundPredict, info: Training, model: Any) -> str:
+    """One line: what was learned, from what, and how well it did on the later slice."""
+    from leadql.predict.registry import headline
+
+    metric, value = headline(getattr(model, "metrics", {}) or {}, bound.task_type)
+    span = (
+        f"{len(info.anchors)} anchor{'s' if len(info.anchors) != 1 else ''} "
+        f"{min(info.anchors):%Y-%m-%d} … {max(info.anchors):%Y-%m-%d}"
+    )
+    pos = f", {info.positives:,} positive" if info.positives is not None else ""
+    quality = f"; validation {metric} {value:.3f}" if metric and value is not None else ""
+    return (
+        f"predicts {TASK_WORDS.get(bound.task_type, bound.task_type)}: {bound.algorithm} trained on "
+        f"{info.examples:,} examples ({span}{pos}), {info.features} features{quality}"
+    )
