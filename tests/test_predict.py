@@ -282,6 +282,11 @@ def test_regression_and_static_multiclass(crm_ws):
     ).to_pandas()
     assert list(spend.columns[:3]) == ["lead_id", "prediction", "rank"]
     assert spend["prediction"].is_monotonic_decreasing
+    first = crm_ws.execute(
+        "PREDICT FIRST(events.type, 0, 30, days) FOR EACH leads.lead_id LIMIT 5"
+    )  # the type of the next event: a text aggregation, so one of several classes
+    assert "one of several classes" in first.message
+    assert set(first.to_pandas()["prediction"]) <= {"click", "meeting", "conversion"}
     tiers = crm_ws.execute("PREDICT leads.tier FOR EACH leads.lead_id").to_pandas()
     assert set(tiers["prediction"]) <= {"gold", "silver", "bronze"}
     assert len(tiers) == 1500
@@ -321,3 +326,41 @@ def test_leakage_guard_scores_at_t_ignore_later_data(crm, tmp_path):
     assert len(full) == len(truncated) > 100
     assert full["lead_id"].tolist() == truncated["lead_id"].tolist()
     np.testing.assert_allclose(full["score"], truncated["score"], rtol=0, atol=1e-12)
+
+
+# ------------------------------------------------------------------------ orders: ranking
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    from leadql import sample
+
+    folder = tmp_path_factory.mktemp("shop")
+    data = sample.generate(folder / "sample", people=5000, seed=5, vendors=())
+    ws = leadql.connect(folder / "shop.leadql")
+    ws.execute(data.catalog_script())
+    yield ws
+    ws.close()
+
+
+def test_ranking_beats_popularity_on_planted_category_affinity(shop):
+    query = "LIST_DISTINCT(orders.product_id, 0, 30, days) RANK TOP 3 FOR EACH customers.customer_id"
+    table = shop.execute(f"PREDICT {query}").to_pandas()
+    assert list(table.columns) == ["customer_id", "product_id", "score", "rank"]
+    per_customer = table.groupby("customer_id")["rank"].agg(list)
+    assert all(ranks == list(range(1, len(ranks) + 1)) and len(ranks) <= 3 for ranks in per_customer)
+    assert table.groupby("customer_id")["score"].apply(lambda s: s.is_monotonic_decreasing).all()
+    metrics = dict((m, v) for m, v, _ in shop.execute(f"EVALUATE PREDICT {query}").rows)
+    assert metrics["k"] == 3
+    assert metrics["candidate_recall"] > 0.9
+    # customers re-buy within their preferred categories: history beats global popularity
+    assert metrics["map_at_k"] > metrics["baseline_map_at_k"]
+
+
+def test_static_multiclass_beats_the_majority_class(shop):
+    metrics = dict((m, v) for m, v, _ in shop.execute(
+        "EVALUATE PREDICT customers.product FOR EACH customers.customer_id").rows)  # fmt: skip
+    majority = shop.execute(
+        "SELECT max(n) / sum(n) FROM (SELECT count(*) AS n FROM customers GROUP BY product)"
+    ).rows[0][0]
+    assert metrics["accuracy"] > majority

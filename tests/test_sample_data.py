@@ -14,7 +14,7 @@ import pytest
 import leadql
 from leadql.normalizers import call_sql, install
 from leadql.resources import stdlib_path
-from leadql.sample import AS_OF, CATEGORIES, VENDORS, SampleData, generate, truth_column
+from leadql.sample import AS_OF, CATEGORIES, VENDORS, SampleData, crm, generate, truth_column
 from leadql.sample import generator as gen
 from leadql.sample.vendors import quote
 
@@ -113,7 +113,9 @@ def test_every_vendor_file_has_the_declared_columns(data, con) -> None:
         assert nulls == 0
     formats = {v.format for v in data.vendors}
     assert formats == {"parquet", "csv", "ndjson"}
-    assert {"leads", "events", "customers", "closed_deals"} == set(data.crm_files)
+    assert {"leads", "events", "customers", "closed_deals", "products", "orders"} == set(
+        data.crm_files
+    )
     assert all(p.exists() for p in data.crm_files.values())
 
 
@@ -405,9 +407,9 @@ def test_catalog_script_parses_and_loads(data) -> None:
     script = data.catalog_script()
     assert data.catalog_path.read_text(encoding="utf-8") == script
     statements = leadql.parse(script)
-    assert len(statements) == len(data.vendors) + 4
+    assert len(statements) == len(data.vendors) + 6
     kinds = [type(s).__name__ for s in statements]
-    assert kinds.count("CreateSource") == len(data.vendors) and kinds.count("CreateTable") == 4
+    assert kinds.count("CreateSource") == len(data.vendors) and kinds.count("CreateTable") == 6
     with leadql.connect() as ws:
         ws.execute(script)
         analyzed = {r[0]: r[2] for r in ws.execute("ANALYZE").rows}
@@ -506,3 +508,179 @@ def test_planted_signals(data, con) -> None:
     assert coast[True] > 1.2 * coast[False]
     products = {r[0] for r in con.execute("SELECT DISTINCT product FROM customers").fetchall()}
     assert products == {"keyboard", "mouse", "monitor", "laptop"}
+
+
+# ----------------------------------------------------------------------------- orders
+
+
+@pytest.fixture(scope="module")
+def shop(data, con):
+    c = data.crm_files
+    for name in ("customers", "products", "orders"):
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM read_parquet('{c[name]}')")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE o AS
+        SELECT o.*, p.category, p.name,
+               row_number() OVER (PARTITION BY customer_id ORDER BY ordered_at) AS nth,
+               count(*) OVER (PARTITION BY customer_id) AS orders
+        FROM orders o JOIN products p USING (product_id)""")
+    return con
+
+
+def test_products_and_orders_tables(data, shop) -> None:
+    con = shop
+    products = pq.read_table(data.crm_files["products"]).to_pandas()
+    assert list(products.columns) == ["product_id", "name", "category", "price"]
+    assert products["product_id"].tolist() == list(range(1, len(crm.CATALOG) + 1))
+    assert 30 <= len(products) <= 60 and products["name"].is_unique
+    assert set(products["category"]) == set(crm.CATEGORIES)
+    for family, (lo, hi) in crm._PRICE.items():
+        prices = products.loc[products["category"] == family, "price"]
+        assert prices.between(lo, hi).all(), family
+    orders = pq.read_table(data.crm_files["orders"])
+    assert orders.column_names == [
+        "order_id",
+        "customer_id",
+        "product_id",
+        "ordered_at",
+        "amount",
+        "quantity",
+        "returned",
+    ]
+    n, ids, first, last = con.execute(
+        "SELECT count(*), count(DISTINCT order_id), min(order_id), max(order_id) FROM orders"
+    ).fetchone()
+    assert n == ids == last and first == 1
+    # ids in time order, never on or after AS_OF
+    assert (
+        scalar(
+            con,
+            "SELECT count(*) FROM (SELECT ordered_at, lag(ordered_at) OVER "
+            "(ORDER BY order_id) AS prev FROM orders) WHERE ordered_at < prev",
+        )
+        == 0
+    )
+    assert scalar(con, f"SELECT max(ordered_at) < DATE '{AS_OF}' FROM orders")
+    # references resolve, every customer has orders
+    assert (
+        scalar(
+            con,
+            "SELECT count(*) FROM orders WHERE customer_id NOT IN "
+            "(SELECT customer_id FROM customers)",
+        )
+        == 0
+    )
+    assert (
+        scalar(
+            con,
+            "SELECT count(*) FROM orders WHERE product_id NOT IN (SELECT product_id FROM products)",
+        )
+        == 0
+    )
+    customers = scalar(con, "SELECT count(*) FROM customers")
+    assert scalar(con, "SELECT count(DISTINCT customer_id) FROM orders") == customers
+    assert 5 <= n / customers <= 15
+    assert scalar(con, "SELECT min(amount) FROM orders") > 0
+    assert scalar(con, "SELECT min(quantity) FROM orders") >= 1
+    assert 0.03 < scalar(con, "SELECT avg(returned::INT) FROM orders") < 0.1
+    # popularity is skewed: within each category the most popular product sells most
+    top = con.execute("""
+        SELECT category, arg_max(product_id, n) FROM (
+            SELECT category, product_id, count(*) AS n FROM o GROUP BY ALL) GROUP BY ALL
+    """).fetchall()
+    first_of = {
+        c: min(p for p, (_, pc, _) in enumerate(crm.CATALOG, 1) if pc == c) for c in crm.CATEGORIES
+    }
+    assert sum(first_of[c] == p for c, p in top) >= 4
+
+
+def test_first_order_is_the_customers_purchase(shop) -> None:
+    bad = scalar(
+        shop,
+        """
+        SELECT count(*) FROM customers c LEFT JOIN o ON o.customer_id = c.customer_id
+                                                    AND o.nth = 1
+        WHERE o.ordered_at IS DISTINCT FROM c.bought_at OR o.amount IS DISTINCT FROM c.amount
+           OR o.category IS DISTINCT FROM c.product OR o.quantity <> 1""",
+    )
+    assert bad == 0
+    # only the first order is at bought_at: later ones come strictly after
+    assert (
+        scalar(
+            shop,
+            "SELECT count(*) FROM o JOIN customers c USING (customer_id) "
+            "WHERE o.nth > 1 AND o.ordered_at <= c.bought_at",
+        )
+        == 0
+    )
+
+
+def test_orders_planted_signals(shop) -> None:
+    con = shop
+    # purchase rate and spend rise with income (hidden truth)
+    per = con.execute(f"""
+        SELECT ln(t.income), count(*) / (date_diff('day', c.bought_at, DATE '{AS_OF}') + 30),
+               avg(o.amount / o.quantity) FILTER (WHERE o.nth > 1)
+        FROM o JOIN customers c USING (customer_id) JOIN truth t USING (person_id)
+        GROUP BY c.customer_id, t.income, c.bought_at""").fetchall()
+    log_income, rate, _ = map(np.array, zip(*per, strict=True))
+    assert np.corrcoef(log_income, rate)[0, 1] > 0.1
+    income_q = dict(
+        con.execute("""
+        SELECT t.income >= (SELECT median(income) FROM truth t JOIN customers USING (person_id)),
+               avg(o.amount / o.quantity)
+        FROM o JOIN customers c USING (customer_id) JOIN truth t USING (person_id)
+        WHERE o.nth > 1 AND o.category IN ('keyboard', 'mouse', 'accessory') GROUP BY ALL
+    """).fetchall()
+    )
+    assert income_q[True] > 1.1 * income_q[False]
+    # dropout: a returned repeat order is far more often the customer's last one
+    last = dict(
+        con.execute(f"""
+        SELECT returned, avg(CASE WHEN nth = orders THEN 1 ELSE 0 END) FROM o
+        WHERE nth > 1 AND ordered_at < DATE '{AS_OF}' - INTERVAL 270 DAY GROUP BY ALL
+    """).fetchall()
+    )
+    assert last[True] > last[False] + 0.25
+    # lemons are returned far more often
+    lemon = dict(
+        con.execute(f"""
+        SELECT name IN {tuple(crm.LEMONS)}, avg(returned::INT) FROM o GROUP BY ALL""").fetchall()
+    )
+    assert lemon[True] > 4 * lemon[False]
+    # seasonality: the holidays sell far more than the autumn before them
+    nov_dec, sep_oct = con.execute("""
+        SELECT count(*) FILTER (WHERE ordered_at >= '2025-11-01' AND ordered_at < '2026-01-01'),
+               count(*) FILTER (WHERE ordered_at >= '2025-09-01' AND ordered_at < '2025-11-01')
+        FROM o WHERE nth > 1""").fetchone()
+    assert nov_dec > 1.3 * sep_oct
+    # customers re-buy within their own categories, far beyond the global category mix
+    (same,) = con.execute("""
+        SELECT avg(CASE WHEN category = prev THEN 1 ELSE 0 END) FROM (
+            SELECT category, lag(category) OVER (PARTITION BY customer_id ORDER BY nth) AS prev,
+                   nth FROM o) WHERE nth > 2""").fetchone()
+    chance = scalar(
+        con,
+        """
+        SELECT sum(share * share) FROM (
+            SELECT count(*) / sum(count(*)) OVER () AS share FROM o WHERE nth > 1 GROUP BY category)""",
+    )
+    assert same > 1.5 * chance
+
+
+def test_orders_load_through_leadql(data) -> None:
+    rows = pq.ParquetFile(data.crm_files["orders"]).metadata.num_rows
+    with leadql.connect() as ws:
+        ws.execute(data.catalog_script())
+        assert ws.execute("SELECT count(*) FROM orders").rows == [(rows,)]
+        joined = ws.execute(
+            "SELECT count(*) FROM orders o JOIN products p ON p.product_id = o.product_id "
+            "JOIN customers c ON c.customer_id = o.customer_id"
+        ).rows
+        assert joined == [(rows,)]
+    script = data.catalog_script()
+    assert "CREATE OR REPLACE TABLE products" in script and "KEY product_id" in script
+    assert (
+        "TIME COLUMN ordered_at KEY order_id REFERENCES "
+        "(customer_id -> customers.customer_id, product_id -> products.product_id)" in script
+    )

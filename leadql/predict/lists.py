@@ -55,7 +55,11 @@ def write_predictions(ctx: Context, bound: BoundPredict, table: Any) -> str:
         select = canonical.canonical_select(
             defn, categories, bound.entity.relation, only=usable, keep_columns=True
         )
-        cols = ", ".join(f"c.{quote_ident(mapped[c])} AS {c}" for c in usable)
+        cols = ", ".join(
+            f"c.{quote_ident(mapped[c])} AS {c}" if c in usable
+            else f"CAST(NULL AS {'DATE' if c == 'birth_date' else 'VARCHAR'}) AS {c}"
+            for c in IDENTITY
+        )  # fmt: skip
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {identity} AS SELECT DISTINCT ON (s.{quote_ident(key)}) "
             f"s.{quote_ident(key)} AS entity_id, {cols} FROM {scored} AS s "

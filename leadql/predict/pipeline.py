@@ -124,9 +124,11 @@ def train(ws: Any, bound: BoundPredict, settings: PredictSettings | None = None)
 
         started = time.perf_counter()
         exclude = [(bound.entity.name, bound.static_target)] if bound.static_target else []
-        plan = features.plan_features(con, bound.schema, bound.entity.name, bound.entity_key, exclude=exclude)
         anchors_view = temps("anchors")
         con.execute(f"CREATE OR REPLACE TEMP VIEW {anchors_view} AS SELECT entity_id, anchor_ts FROM {examples}")
+        # anchors: the data profile (top category values) sees only rows up to the last anchor
+        plan = features.plan_features(con, bound.schema, bound.entity.name, bound.entity_key,
+                                      exclude=exclude, anchors=anchors_view)  # fmt: skip
         feats = temps("features")
         features.compute_features(con, plan, bound.schema, anchors_view, feats,
                                   progress=_progress(ws, "features"))  # fmt: skip

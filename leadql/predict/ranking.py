@@ -109,9 +109,10 @@ def train(ws: Any, bound: BoundPredict, at: datetime, anchors: list[datetime], e
         f"SELECT sum(len(label)) FROM {examples}"
     ).fetchall()[0][0] or 0
     found = con.sql(f"SELECT count(*) FILTER (WHERE label) FROM {pairs}").fetchall()[0][0]
-    plan = features.plan_features(con, bound.schema, bound.entity.name, bound.entity_key)
     anchors_view = temps("anchors")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {anchors_view} AS SELECT entity_id, anchor_ts FROM {examples}")
+    plan = features.plan_features(con, bound.schema, bound.entity.name, bound.entity_key,
+                                  anchors=anchors_view)  # fmt: skip
     feats = temps("features")
     features.compute_features(con, plan, bound.schema, anchors_view, feats, progress=_progress(ws, "features"))
     entity_names = [f.name for f in plan.features]
@@ -124,17 +125,22 @@ def train(ws: Any, bound: BoundPredict, at: datetime, anchors: list[datetime], e
         task_type="link_prediction", algorithm=bound.algorithm, categorical=categorical,
         groups=groups, progress=_progress(ws, "training"),
     )  # fmt: skip
-    # The popularity baseline on the same later slice, for comparison.
-    latest = frame["anchor_ts"] == frame["anchor_ts"].max()
-    if latest.any():
-        base = evaluate.metrics(
-            frame.loc[latest, "label"].to_numpy().astype(bool),
-            -frame.loc[latest, "item_pop_rank"].to_numpy().astype(float),
-            task_type="link_prediction", groups=groups[latest.to_numpy()], k=k,
+    # Ranking metrics at the query's k, for the model and for the popularity baseline, on the
+    # same later slice the model was validated on.
+    valid_from = (model.metrics.get("validation") or {}).get("valid_from")
+    times = frame["anchor_ts"]
+    later = (times >= np.datetime64(valid_from)) if valid_from else (times == times.max())
+    if later.any():
+        rows = later.to_numpy()
+        y_valid = frame.loc[later, "label"].to_numpy().astype(bool)
+        ranked = evaluate.metrics(
+            y_valid, models.predict(model, frame.loc[later, names]), task_type="link_prediction",
+            groups=groups[rows], k=k,
+            baseline_scores=-frame.loc[later, "item_pop_rank"].to_numpy().astype(float),
         )  # fmt: skip
-        model.metrics["baseline"] = {
-            key: base[key] for key in ("map_at_k", "precision_at_k", "recall_at_k", "ndcg_at_k") if key in base
-        }
+        for key, value in ranked.items():
+            if key not in ("validation", "calibration_method"):
+                model.metrics[key] = value
     model.metrics["candidate_recall"] = float(found / truth) if truth else None
     pipeline = Pipeline(
         query=bound.stmt.text, task_type=bound.task_type, algorithm=bound.algorithm,

@@ -182,8 +182,10 @@ def _metrics_result(metrics: dict[str, Any], task_type: str) -> Result:
     rows: list[tuple[str, float | None, str | None]] = []
     for r in evaluate.metrics_rows(metrics):
         value = r.get("value")
+        if value is None:
+            continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            rows.append((r["metric"], None, None if value is None else str(value)))
+            rows.append((r["metric"], None, str(value)))
         else:
             rows.append((r["metric"], float(value), None))
     for r in evaluate.lift_rows(metrics):

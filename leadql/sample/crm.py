@@ -4,6 +4,11 @@
   for meetings, for engaged leads and for higher incomes; a few leads convert out of the blue.
 * Keyboard buyers: people aged 25-45 earning 60-150k buy keyboards far more often than others,
   more so in CA, WA and NY; other customers buy mice, monitors and laptops.
+* Orders: every customer's repeat-purchase history (BG/NBD-like: a Gamma purchase rate and a Beta
+  dropout chance per customer), whose first order is the purchase in `customers`; purchase rate
+  and spend rise with income, dropout is likelier after a returned order, sales peak in November
+  and December, and customers re-buy within their own favourite product categories
+  (see `_orders` and docs/sample-data.md for the exact process).
 
 Chunks produce parts keyed by person; `finish` gives ids in time order and writes the tables.
 """
@@ -37,6 +42,90 @@ EVENT_TYPES = ("response", "click", "call", "meeting", "conversion")
 PRODUCTS = ("keyboard", "mouse", "monitor", "laptop")
 _PRICE = {"keyboard": (80, 220), "mouse": (25, 90), "monitor": (180, 900), "laptop": (700, 2600)}
 KEYBOARD_STATES = ("CA", "WA", "NY")
+
+# ---- the product catalog: (name, category, price), most popular first within each category
+CATEGORIES = ("keyboard", "mouse", "monitor", "laptop", "accessory")  # PRODUCTS + accessories
+CATALOG: tuple[tuple[str, str, float], ...] = (
+    ("Tessel K2 Wireless Keyboard", "keyboard", 99.99),
+    ("Tessel K1 Mechanical Keyboard", "keyboard", 129.99),
+    ("Arcfield Slim Keyboard", "keyboard", 84.99),
+    ("Quillon Compact Keyboard", "keyboard", 89.99),
+    ("Arcfield Pro Mechanical Keyboard", "keyboard", 179.99),
+    ("Northkey 65% Keyboard", "keyboard", 149.99),
+    ("Quillon Silent Keyboard", "keyboard", 109.99),
+    ("Northkey Ergo Split Keyboard", "keyboard", 219.99),
+    ("Tessel M3 Wireless Mouse", "mouse", 39.99),
+    ("Arcfield Basic Mouse", "mouse", 25.99),
+    ("Tessel M5 Ergonomic Mouse", "mouse", 69.99),
+    ("Northkey Gaming Mouse", "mouse", 59.99),
+    ("Arcfield Travel Mouse", "mouse", 29.99),
+    ("Quillon Vertical Mouse", "mouse", 49.99),
+    ("Quillon Trackball", "mouse", 79.99),
+    ("Northkey Pro Mouse", "mouse", 89.99),
+    ("Vistar 24in FHD Monitor", "monitor", 189.99),
+    ("Vistar 27in QHD Monitor", "monitor", 329.99),
+    ("Orbis 24in Portable Monitor", "monitor", 219.99),
+    ("Lumen 27in 4K Monitor", "monitor", 449.99),
+    ("Vistar 32in 4K Monitor", "monitor", 599.99),
+    ("Lumen 34in Ultrawide Monitor", "monitor", 749.99),
+    ("Lumen 27in OLED Monitor", "monitor", 899.99),
+    ("Corvid 14 Laptop", "laptop", 899.99),
+    ("Corvid 15 Laptop", "laptop", 1099.99),
+    ("Corvid Flex 14 Laptop", "laptop", 749.99),
+    ("Strata Air 13 Laptop", "laptop", 1299.99),
+    ("Strata Pro 14 Laptop", "laptop", 1899.99),
+    ("Strata Pro 16 Laptop", "laptop", 2499.99),
+    ("Helix Workstation 16 Laptop", "laptop", 2599.99),
+    ("USB-C Cable 2m", "accessory", 12.99),
+    ("Mouse Pad XL", "accessory", 19.99),
+    ("USB-C Hub 7-in-1", "accessory", 49.99),
+    ("Cleaning Kit", "accessory", 9.99),
+    ("Keycap Set", "accessory", 39.99),
+    ("Wrist Rest", "accessory", 24.99),
+    ("Laptop Sleeve 14in", "accessory", 29.99),
+    ("Webcam 1080p", "accessory", 69.99),
+    ("Monitor Arm", "accessory", 119.99),
+)
+LEMONS = ("Quillon Compact Keyboard", "Orbis 24in Portable Monitor", "Corvid Flex 14 Laptop")
+RETURN_RATE, LEMON_RETURN_RATE = 0.04, 0.35
+POPULARITY_EXPONENT = 1.2  # within a category, the k-th product has popularity 1 / k**1.2
+PREMIUM_BETA = 0.8  # product choice weight pop * exp(0.8 * income_z * price_z within category)
+RATE_SHAPE, RATE_SCALE, RATE_BETA, RATE_CAP = 1.5, 8.0, 0.5, 60.0  # orders per year
+DROPOUT_A, DROPOUT_B, DROPOUT_BETA, RETURN_DROPOUT = 2.0, 18.0, 0.3, 0.5
+# category affinity: 0.3 * the first purchase's category + 0.7 * Dirichlet(AFFINITY_ALPHA)
+AFFINITY_FIRST, AFFINITY_ALPHA = 0.3, (0.3, 0.3, 0.15, 0.06, 0.6)
+# sales by month (Jan..Dec): back to school in August, the holidays in November and December
+SEASON = (0.8, 0.8, 0.9, 0.9, 0.9, 0.9, 1.0, 1.3, 1.0, 1.0, 1.8, 1.8)
+DISCOUNTS, DISCOUNT_W = (1.0, 0.9, 0.8), (70.0, 20.0, 10.0)
+MIN_GAP = 3_600  # seconds between two orders of one customer, at least
+YEAR = 365.25 * DAY
+
+
+def _catalog_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per product: category index, price, popularity, standardised log price, return rate."""
+    cat = np.array([CATEGORIES.index(c) for _, c, _ in CATALOG])
+    price = np.array([p for _, _, p in CATALOG])
+    rank = np.zeros(len(CATALOG))
+    price_z = np.zeros(len(CATALOG))
+    for c in range(len(CATEGORIES)):
+        idx = np.flatnonzero(cat == c)
+        rank[idx] = np.arange(1, idx.size + 1)
+        lp = np.log(price[idx])
+        price_z[idx] = (lp - lp.mean()) / lp.std()
+    ret = np.array([LEMON_RETURN_RATE if n in LEMONS else RETURN_RATE for n, _, _ in CATALOG])
+    return cat, price, rank**-POPULARITY_EXPONENT, price_z, ret
+
+
+def products_table() -> pa.Table:
+    """The product catalog (product ids from 1, in catalog order)."""
+    return pa.table(
+        {
+            "product_id": pa.array(np.arange(1, len(CATALOG) + 1, dtype=np.int64)),
+            "name": strings([n for n, _, _ in CATALOG]),
+            "category": strings([c for _, c, _ in CATALOG]),
+            "price": pa.array([p for _, _, p in CATALOG], pa.float64()),
+        }
+    )
 
 
 def counts(people: int) -> tuple[int, int]:
@@ -195,8 +284,8 @@ def chunk_parts(
     keyboard = rng.random(cust.size) < odds / (1 + odds)
     other = 1 + _pick(rng, np.array([40.0, 30.0, 30.0]), cust.size)
     product = np.where(keyboard, 0, other)
-    lo = np.array([_PRICE[p][0] for p in PRODUCTS])[product]
-    hi = np.array([_PRICE[p][1] for p in PRODUCTS])[product]
+    bought = _AS_OF_S - rng.integers(DAY, 730 * DAY, cust.size)
+    o_who, o_ts, o_product, o_qty, o_amount, o_returned = _orders(rng, z[cust], product, bought)
     customers = pa.table(
         {
             "person_id": pa.array(pid[cust]),
@@ -207,11 +296,104 @@ def chunk_parts(
             "state": ct["state"],
             "zip": ct["zip"],
             "product": take(strings(PRODUCTS), product),
-            "bought_at": _ts(_AS_OF_S - rng.integers(DAY, 730 * DAY, cust.size)),
-            "amount": pa.array(np.round(rng.uniform(lo, hi) - 0.01, 2)),
+            "bought_at": _ts(bought),
+            "amount": pa.array(o_amount[: cust.size]),  # the first order
         }
     )
-    return {"leads": leads, "events": events, "customers": customers, "closed_deals": deals}
+    orders = pa.table(
+        {
+            "person_id": pa.array(pid[cust][o_who]),
+            "product_id": pa.array(o_product + 1),
+            "ordered_at": _ts(o_ts),
+            "amount": pa.array(o_amount),
+            "quantity": pa.array(o_qty),
+            "returned": pa.array(o_returned),
+            "seq": pa.array(seq * (1 << 32) + np.arange(o_who.size, dtype=np.int64)),
+        }
+    )
+    return {
+        "leads": leads,
+        "events": events,
+        "customers": customers,
+        "closed_deals": deals,
+        "orders": orders,
+    }
+
+
+def _orders(
+    rng: np.random.Generator, z: np.ndarray, family: np.ndarray, start: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Every customer's orders: (customer index, time, product index, quantity, amount, returned).
+
+    The first `n` rows are the first orders, in customer order: at `start`, one unit of a product
+    of the customer's first category `family`. Then, BG/NBD-like, with planted signals: each
+    customer has a purchase rate (Gamma, times exp(RATE_BETA * income_z), at most RATE_CAP a
+    year) modulated by SEASON (by thinning), and after every repeat order drops out for good with
+    a chance p (Beta, odds times exp(-DROPOUT_BETA * income_z)), raised to
+    p + RETURN_DROPOUT * (1 - p) if that order was returned (p = 0 for the first order). Each
+    repeat order's category comes from the customer's own affinity; its product from popularity,
+    tilted to pricier products for higher incomes. Vectorised over customers: one pass per
+    purchase opportunity, until every customer has dropped out or reached AS_OF.
+    """
+    n = z.size
+    n_cat = len(CATEGORIES)
+    cat, price, pop, price_z, ret_rate = _catalog_arrays()
+    first_of = np.array([np.flatnonzero(cat == c)[0] for c in range(n_cat)])
+    last_of = np.array([np.flatnonzero(cat == c)[-1] for c in range(n_cat)])
+    # product choice: per customer, cumulative weights within each category block, ending at 1
+    w = pop[None, :] * np.exp(PREMIUM_BETA * z[:, None] * price_z[None, :])
+    cw = np.empty_like(w)
+    for c in range(n_cat):
+        block = np.cumsum(w[:, first_of[c] : last_of[c] + 1], axis=1)
+        cw[:, first_of[c] : last_of[c] + 1] = block / block[:, -1:]
+    # category affinity, purchase rate and dropout chance per customer
+    g = rng.gamma(np.array(AFFINITY_ALPHA)[None, :], size=(n, n_cat)) + 1e-12
+    affinity = (1 - AFFINITY_FIRST) * g / g.sum(axis=1, keepdims=True)
+    affinity[np.arange(n), family] += AFFINITY_FIRST
+    cum_affinity = np.cumsum(affinity, axis=1)
+    rate = np.clip(rng.gamma(RATE_SHAPE, RATE_SCALE, n) * np.exp(RATE_BETA * z), 1e-3, RATE_CAP)
+    odds = rng.beta(DROPOUT_A, DROPOUT_B, n)
+    odds = odds / (1 - odds) * np.exp(-DROPOUT_BETA * z)
+    dropout = odds / (1 + odds)
+    season = np.array(SEASON) / max(SEASON)
+    discounts, discount_w = np.array(DISCOUNTS), np.array(DISCOUNT_W)
+
+    def order(who: np.ndarray, c: np.ndarray, first: bool) -> tuple[np.ndarray, ...]:
+        m = who.size
+        below = (cw[who] < rng.random(m)[:, None]) & (cat[None, :] == c[:, None])
+        prod = np.minimum(first_of[c] + below.sum(axis=1), last_of[c])
+        if first:
+            qty = np.ones(m, dtype=np.int64)
+        else:
+            acc = rng.poisson(0.3 * np.exp(0.4 * z[who]))
+            qty = 1 + np.where(c == n_cat - 1, acc, rng.random(m) < 0.05).astype(np.int64)
+        amount = np.round(price[prod] * qty * discounts[_pick(rng, discount_w, m)], 2)
+        returned = rng.random(m) < ret_rate[prod]
+        p = np.zeros(m) if first else dropout[who]  # as in BG/NBD, no dropout at the first
+        stays = rng.random(m) >= np.where(returned, p + RETURN_DROPOUT * (1 - p), p)
+        return prod, qty, amount, returned, stays
+
+    who = np.arange(n)
+    prod, qty, amount, returned, active = order(who, family, True)
+    parts = [(who, start.astype(np.int64), prod, qty, amount, returned)]
+    t = start.astype(np.int64)
+    while True:
+        idx = np.flatnonzero(active)
+        if not idx.size:
+            break
+        gap = rng.exponential(YEAR / (rate[idx] * max(SEASON)))
+        t[idx] += np.maximum(MIN_GAP, gap).astype(np.int64)
+        tn = t[idx]
+        alive = tn < _AS_OF_S
+        month = tn.astype("datetime64[s]").astype("datetime64[M]").astype(np.int64) % 12
+        buy = alive & (rng.random(idx.size) < season[month])
+        active[idx[~alive]] = False
+        who = idx[buy]
+        c = np.minimum((rng.random(who.size)[:, None] > cum_affinity[who]).sum(axis=1), n_cat - 1)
+        prod, qty, amount, returned, stays = order(who, c, False)
+        parts.append((who, tn[buy], prod, qty, amount, returned))
+        active[who] = stays
+    return tuple(np.concatenate(col) for col in zip(*parts, strict=True))
 
 
 FILES = {
@@ -219,7 +401,10 @@ FILES = {
     "events": "events.csv",
     "customers": "customers.parquet",
     "closed_deals": "closed_deals.csv",
+    "products": "products.parquet",
+    "orders": "orders.parquet",
 }
+PARTS = ("leads", "events", "customers", "closed_deals", "orders")  # what chunks produce
 
 _FINAL_SQL = {
     "leads": """
@@ -237,6 +422,11 @@ _FINAL_SQL = {
     "closed_deals": """
         SELECT l.lead_id, d.won, d.closed_at, d.amount
         FROM closed_deals d JOIN lead_ids l USING (person_id) ORDER BY d.closed_at, l.lead_id""",
+    "products": "SELECT * FROM products ORDER BY product_id",
+    "orders": """
+        SELECT row_number() OVER (ORDER BY o.ordered_at, o.seq) AS order_id, c.customer_id,
+               o.product_id, o.ordered_at, o.amount, o.quantity, o.returned
+        FROM orders o JOIN customer_ids c USING (person_id) ORDER BY order_id""",
 }
 
 
@@ -255,7 +445,14 @@ def finish(parts: dict[str, Path], folder: Path, scratch: Path) -> dict[str, Pat
             "CREATE TEMP TABLE lead_ids AS SELECT person_id, row_number() OVER "
             "(ORDER BY created_at, person_id) AS lead_id FROM leads"
         )
+        con.execute(
+            "CREATE TEMP TABLE customer_ids AS SELECT person_id, row_number() OVER "
+            "(ORDER BY bought_at, person_id) AS customer_id FROM customers"
+        )
+        con.register("products", products_table())
         for name, file in FILES.items():
+            if name not in parts and name != "products":
+                continue
             reader = duck_reader(con, _FINAL_SQL[name], 200_000)
             target = folder / file
             schema = _schema(reader.schema)

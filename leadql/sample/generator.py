@@ -106,6 +106,9 @@ class SampleData:
             "leads": "TIME COLUMN created_at KEY lead_id",
             "events": "TIME COLUMN ts KEY event_id REFERENCES (lead_id -> leads.lead_id)",
             "customers": "TIME COLUMN bought_at KEY customer_id",
+            "products": "KEY product_id",
+            "orders": "TIME COLUMN ordered_at KEY order_id REFERENCES "
+            "(customer_id -> customers.customer_id, product_id -> products.product_id)",
             "closed_deals": "TIME COLUMN closed_at KEY lead_id "
             "REFERENCES (lead_id -> leads.lead_id)",
         }
@@ -419,7 +422,7 @@ def _generate(
                 links_w.write_table(
                     pa.table([vendor, batch.column(0), batch.column(1)], schema=links_schema)
                 )
-    crm_paths = {name: scratch / f"crm_{name}.parquet" for name in crm_mod.FILES}
+    crm_paths = {name: scratch / f"crm_{name}.parquet" for name in crm_mod.PARTS}
     crm_files = crm_mod.finish(crm_paths, folder / CRM_FOLDER, scratch) if crm else {}
     vendor_files = {spec.name: folder / spec.file_name for spec in vendors}
     return SampleData(folder, people, seed, truth_path, vendor_files, crm_files, vendors)
