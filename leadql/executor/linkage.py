@@ -138,7 +138,7 @@ def prepared_sql(recs: str, nicknames: str) -> str:
     narrow = ", ".join(f"_h{i}" for i, _, _ in capped)
     return f"""
         WITH wide AS (SELECT *, {hashes} FROM (
-        SELECT rid, fn, ln, nk,
+        SELECT rid, _t, fn, ln, nk,
                CASE WHEN fn IS NOT NULL THEN list_distinct(coalesce(_formal, []) || [fn]) END AS fn_alts,
                coalesce(list_min(_formal), fn) AS fnc,
                birth_date,
@@ -194,6 +194,7 @@ BLOCKING_RULES: tuple[tuple[tuple[str, ...], int | None], ...] = (
     (("street", "city"), None),
     (("fn", "ln3"), BLOCK_CAP),  # a typo late in the family name, moved, no birth date
     (("email_bare",), BLOCK_CAP),  # the same mailbox name at another provider or employer
+    (("birth_date", "zip"), None),  # both names replaced or mistyped at their start (FEBRL)
 )
 BLOCKING_KEYS: tuple[tuple[str, ...], ...] = tuple(keys for keys, _ in BLOCKING_RULES)
 
@@ -402,6 +403,11 @@ def _address() -> dict[str, Any]:
                 "same street line",
             ),
             _level(
+                "split_part(\"street_l\", ' ', 1) = split_part(\"street_r\", ' ', 1) AND "
+                f"{_jw('street', 0.88)} AND ({agrees('zip')} OR {_jw('city', 0.9)})",
+                "same house number, street line with typos",
+            ),
+            _level(
                 '"street_name_l" = "street_name_r" AND "zip_l" = "zip_r"',
                 "same street and ZIP, other number",
             ),
@@ -577,16 +583,39 @@ def _splink(what: str) -> Iterator[Any]:
         con.close()
 
 
-def _register_tf(con: Any, db: Any, linker: Any, model: LinkageModel, records: str) -> None:
+# An input table at least this large also lends its own name frequencies (see _register_tf).
+LOCAL_TF_RECORDS = 1_000
+
+
+def _register_tf(con: Any, db: Any, linker: Any, model: LinkageModel, records: str, *,
+                 local: bool = False) -> None:  # fmt: skip
     """Give Splink the model's name frequencies for the names in `records` (instead of letting
-    it count them in the few records at hand)."""
+    it count them in the few records at hand).
+
+    `local`: a name's frequency is at least its largest share of the records of an input table
+    (`_t`) holding LOCAL_TF_RECORDS records or more. A name the model never saw twice would
+    otherwise get the model's floor — proof of identity on its own — while it may be common
+    among these people (the shipped model knows American names, not Australian ones). Within
+    one table a person is mostly held once, so the share is not inflated by their duplicates;
+    a small table (a FIND of fifty records) lends nothing: one record is no frequency."""
     for column in TF_COLUMNS:
         stored = f"__leadql_model_tf_{column}"
         con.register(stored, model.tf_table(column))
+        floor = model.tf_floor(column)
+        tf, join = f"coalesce(m.tf, {floor!r})", ""
+        if local:
+            shares = (
+                f"SELECT v, max(c / n) AS tf FROM (SELECT _t, {column} AS v, count(*) AS c, "
+                f"sum(count(*)) OVER (PARTITION BY _t) AS n FROM {records} "
+                f"WHERE {column} IS NOT NULL GROUP BY _t, {column}) "
+                f"WHERE n >= {LOCAL_TF_RECORDS} GROUP BY v"
+            )
+            tf = f"greatest(coalesce(m.tf, {floor!r}), coalesce(t.tf, 0))"
+            join = f"LEFT JOIN ({shares}) AS t ON t.v = r.{column} "
         con.execute(
             f"CREATE TABLE __leadql_tf_{column} AS SELECT DISTINCT r.{column}, "
-            f"coalesce(m.tf, {model.tf_floor(column)!r}) AS tf_{column} FROM {records} AS r "
-            f"LEFT JOIN {stored} AS m ON m.value = r.{column} WHERE r.{column} IS NOT NULL"
+            f"{tf} AS tf_{column} FROM {records} AS r "
+            f"LEFT JOIN {stored} AS m ON m.value = r.{column} {join}WHERE r.{column} IS NOT NULL"
         )
         frame = db.register(f"__leadql_tf_{column}", table_name=f"__leadql_tf_{column}_frame")
         linker.table_management.register_term_frequency_lookup(frame, column)
@@ -627,7 +656,7 @@ def score_records(
                 "SELECT join_key_l AS rid_l, join_key_r AS rid_r, CAST(match_key AS INTEGER) AS match_key "
                 f"FROM {blocked.physical_name}"
             ).to_arrow_table(), counts
-        _register_tf(con, db, linker, model, "__leadql_records")
+        _register_tf(con, db, linker, model, "__leadql_records", local=True)
         predictions = linker.inference.predict(
             threshold_match_probability=min_probability, warning_mode="never"
         )
@@ -776,6 +805,8 @@ def train_prepared(records: Any, *, max_pairs: int, seed: int) -> LinkageModel:
         )
         lap("u")
         for rule in EM_RULES:
+            if not _rule_has_pairs(con, "__leadql_records", rule):
+                continue  # sources without that key (no e-mails, no phones): nothing to learn
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, fix_u_probabilities=True, estimate_without_term_frequencies=True
             )
@@ -799,6 +830,18 @@ def train_prepared(records: Any, *, max_pairs: int, seed: int) -> LinkageModel:
         "steps": laps,
     }
     return model
+
+
+def _rule_has_pairs(con: Any, records: str, rule: str) -> bool:
+    """Does the equi-join `rule` ("l.a = r.a AND l.b = r.b") pair any two of `records`?
+    Splink's EM fails on a rule that blocks no pair."""
+    columns = [part.split("=")[0].strip().removeprefix("l.") for part in rule.split(" AND ")]
+    present = " AND ".join(f"{c} IS NOT NULL" for c in columns)
+    found = con.sql(
+        f"SELECT 1 FROM {records} WHERE {present} GROUP BY {', '.join(columns)} "
+        "HAVING count(*) > 1 LIMIT 1"
+    ).fetchall()
+    return bool(found)
 
 
 def _fill_unobserved(settings: dict[str, Any], max_pairs: int) -> dict[str, Any]:
