@@ -91,7 +91,7 @@ def train(ws: Any, bound: BoundPredict, at: datetime, anchors: list[datetime], e
     import numpy as np
 
     from leadql.predict import evaluate, features, models
-    from leadql.predict.pipeline import Pipeline, Training, _progress
+    from leadql.predict.pipeline import Pipeline, Training, _progress, openmp_threads
 
     con = ws.con
     agg = bound.item_agg
@@ -120,11 +120,12 @@ def train(ws: Any, bound: BoundPredict, at: datetime, anchors: list[datetime], e
     names = list(PAIR_FEATURES) + entity_names
     categorical = [f.name for f in plan.features if f.dtype == "categorical"]
     groups = frame["entity_id"].astype(str).to_numpy() + "@" + frame["anchor_ts"].astype(str).to_numpy()
-    model = models.train(
-        frame[names], frame["label"].to_numpy().astype(bool), frame["anchor_ts"].to_numpy(),
-        task_type="link_prediction", algorithm=bound.algorithm, categorical=categorical,
-        groups=groups, progress=_progress(ws, "training"),
-    )  # fmt: skip
+    with openmp_threads(len(frame), len(names)):
+        model = models.train(
+            frame[names], frame["label"].to_numpy().astype(bool), frame["anchor_ts"].to_numpy(),
+            task_type="link_prediction", algorithm=bound.algorithm, categorical=categorical,
+            groups=groups, progress=_progress(ws, "training"),
+        )  # fmt: skip
     # Ranking metrics at the query's k, for the model and for the popularity baseline, on the
     # same later slice the model was validated on.
     valid_from = (model.metrics.get("validation") or {}).get("valid_from")
@@ -133,8 +134,10 @@ def train(ws: Any, bound: BoundPredict, at: datetime, anchors: list[datetime], e
     if later.any():
         rows = later.to_numpy()
         y_valid = frame.loc[later, "label"].to_numpy().astype(bool)
+        with openmp_threads(int(rows.sum()), len(names)):
+            valid_scores = models.predict(model, frame.loc[later, names])
         ranked = evaluate.metrics(
-            y_valid, models.predict(model, frame.loc[later, names]), task_type="link_prediction",
+            y_valid, valid_scores, task_type="link_prediction",
             groups=groups[rows], k=k,
             baseline_scores=-frame.loc[later, "item_pop_rank"].to_numpy().astype(float),
         )  # fmt: skip
@@ -156,7 +159,7 @@ def score(ws: Any, bound: BoundPredict, pipeline: Any, at: datetime, temps: Any)
     import pyarrow as pa
 
     from leadql.predict import features, models
-    from leadql.predict.pipeline import _progress
+    from leadql.predict.pipeline import _progress, openmp_threads
 
     con = ws.con
     agg = bound.item_agg
@@ -176,7 +179,8 @@ def score(ws: Any, bound: BoundPredict, pipeline: Any, at: datetime, temps: Any)
     if frame.empty:
         return pa.table({key: pa.array([], pa.int64()), item: pa.array([], pa.int64()),
                          "score": pa.array([], pa.float64()), "rank": pa.array([], pa.int64())})  # fmt: skip
-    frame["score"] = models.predict(pipeline.model, frame[list(PAIR_FEATURES) + entity_names])
+    with openmp_threads(len(frame), len(PAIR_FEATURES) + len(entity_names)):
+        frame["score"] = models.predict(pipeline.model, frame[list(PAIR_FEATURES) + entity_names])
     frame["rank"] = frame.groupby("entity_id")["score"].rank(ascending=False, method="first").astype("int64")
     top = frame[frame["rank"] <= k].sort_values(["entity_id", "rank"])
     out = top[["entity_id", "item", "score", "rank"]].rename(columns={"entity_id": key, "item": item})
