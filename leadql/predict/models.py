@@ -56,6 +56,7 @@ ISOTONIC_MIN_CLASS = 200  # validation positives (and negatives) needed for isot
 VALID_LOW, VALID_HIGH = 0.15, 0.25  # the validation slice's target share of the rows
 IMPORTANCE_ROWS = 20_000  # permutation importance runs on at most this many validation rows
 SCORE_CHUNK_CELLS = 1 << 20  # predict encodes and scores ~1M cells (8 MB) at a time
+SCORE_THREADS: int | None = None  # gbm scoring: OpenMP threads for the tree walk (None: 1)
 REASON_FEATURES = 12  # gbm reasons: how many globally important features are probed
 MAX_GBM_CATEGORIES = 254  # HistGradientBoosting: < max_bins (255) categories per feature
 MAX_ONEHOT_CATEGORIES = 50  # logistic: one-hot columns per categorical feature at most
@@ -744,9 +745,11 @@ def _frame(model: TrainedModel, X: pd.DataFrame) -> pd.DataFrame:
     return X
 
 
-def _scores_from_encoded(model: TrainedModel, E: np.ndarray) -> np.ndarray:
+def _scores_from_encoded(
+    model: TrainedModel, E: np.ndarray, n_threads: int | None = None
+) -> np.ndarray:
     if getattr(model, "fast_path", False):
-        raw = _hgb_raw(model.estimator, E)
+        raw = _hgb_raw(model.estimator, E, n_threads)
         raw = _sigmoid(raw) if model.task_type != "regression" else raw
     else:
         raw = _raw_scores(model.estimator, E, model.task_type)
@@ -755,7 +758,7 @@ def _scores_from_encoded(model: TrainedModel, E: np.ndarray) -> np.ndarray:
     return raw
 
 
-def _hgb_raw(est: Any, E: np.ndarray) -> np.ndarray:
+def _hgb_raw(est: Any, E: np.ndarray, n_threads: int | None = None) -> np.ndarray:
     """HistGradientBoosting's raw prediction (log-odds, or the value) without its own input
     re-encoding: our encoder already emits the category codes 0…k in the order HGB keeps them,
     so its internal OrdinalEncoder and column shuffle are the identity and only cost time (a
@@ -766,7 +769,7 @@ def _hgb_raw(est: Any, E: np.ndarray) -> np.ndarray:
     raw = np.zeros((E.shape[0], 1), dtype=np.float64, order="F")
     raw += est._baseline_prediction
     E = np.ascontiguousarray(E, dtype=np.float64)
-    est._predict_iterations(E, est._predictors, raw, False, _openmp_effective_n_threads())
+    est._predict_iterations(E, est._predictors, raw, False, _openmp_effective_n_threads(n_threads))
     return raw[:, 0]
 
 
@@ -804,26 +807,43 @@ def predict(model: TrainedModel, X: pd.DataFrame) -> np.ndarray:
         out = np.empty((n, len(model.classes or [])))
     else:
         out = np.empty(n)
-    # Row chunks: the encoded chunk stays in cache while every tree walks it (HGB scores tree by
-    # tree over all rows, so one 1M-row matrix would be streamed from memory once per tree).
-    step = max(1024, SCORE_CHUNK_CELLS // max(1, model.encoder.n_out_))
-    for start in range(0, n, step):
-        chunk = X.iloc[start : start + step]
-        out[start : start + len(chunk)] = _scores_from_encoded(
-            model, model.encoder.transform(chunk)
-        )
+
+    def score(start: int, E: np.ndarray, n_threads: int) -> None:
+        out[start : start + len(E)] = _scores_from_encoded(model, E, n_threads=n_threads)
+
+    _by_chunks(model, X, score)
     return out
+
+
+def _by_chunks(model: TrainedModel, X: pd.DataFrame, fn: Callable) -> None:
+    """Encode X in row chunks and call fn(start, encoded_chunk, n_threads) on each.
+
+    Chunks keep the encoded rows in cache while every tree walks them (HGB scores tree by tree
+    over all rows, so one 1M-row matrix would be streamed from memory once per tree). The tree
+    walk runs on `_score_threads()` OpenMP threads: 1 unless SCORE_THREADS says otherwise. On the
+    shared 2-vCPU machine we measured, 2 OpenMP threads made the walk ~6x *slower* (per-tree
+    barriers stall when a vCPU is busy elsewhere), and Python threads over chunks gave nothing
+    (the walk holds the GIL); see docs/predict-models.md.
+    """
+    cells = SCORE_CHUNK_CELLS if model.algorithm == "gbm" else 16 * SCORE_CHUNK_CELLS
+    step = max(1024, cells // max(1, model.encoder.n_out_))
+    threads = _score_threads()
+    for start in range(0, len(X), step):
+        fn(start, model.encoder.transform(X.iloc[start : start + step]), threads)
+
+
+def _score_threads() -> int:
+    """OpenMP threads for the gbm tree walk when scoring (SCORE_THREADS, default 1)."""
+    return max(1, int(SCORE_THREADS or 1))
 
 
 def predict_label(model: TrainedModel, X: pd.DataFrame) -> np.ndarray:
     """multiclass: the most likely class; binary / link: score ≥ 0.5; regression: the value."""
     scores = predict(model, X)
     if model.task_type == "multiclass_classification":
-        return (
-            np.asarray(model.classes, dtype=object)[scores.argmax(axis=1)]
-            if len(scores)
-            else np.empty(0, dtype=object)
-        )
+        if not len(scores):
+            return np.empty(0, dtype=object)
+        return np.asarray(model.classes, dtype=object)[scores.argmax(axis=1)]
     if model.task_type == "regression":
         return scores
     return scores >= 0.5
@@ -853,10 +873,11 @@ def reasons(model: TrainedModel, X: pd.DataFrame, k: int = 3) -> list[str]:
     if k == 0:
         return [""] * n
     deltas = np.zeros((n, len(probe)))
-    step = max(1024, SCORE_CHUNK_CELLS // max(1, enc.n_out_))
-    for lo in range(0, n, step):
-        E = enc.transform(X.iloc[lo : lo + step])
-        deltas[lo : lo + len(E)] = _deltas(model, E, base_enc, probe)
+
+    def explain(start: int, E: np.ndarray, n_threads: int) -> None:
+        deltas[start : start + len(E)] = _deltas(model, E, base_enc, probe, n_threads)
+
+    _by_chunks(model, X, explain)
     top = np.argsort(-np.abs(deltas), axis=1, kind="stable")[:, :k]
     columns = {f: X[f].to_numpy() for f in probe}
     out = []
@@ -873,10 +894,12 @@ def reasons(model: TrainedModel, X: pd.DataFrame, k: int = 3) -> list[str]:
     return out
 
 
-def _deltas(model: TrainedModel, E: np.ndarray, base_enc: np.ndarray, probe: list[str]):
+def _deltas(model, E: np.ndarray, base_enc: np.ndarray, probe: list[str], n_threads: int):
     """score(row) − score(row with feature f at its baseline), for each probed f (columns)."""
+    if model.algorithm == "logistic" and model.task_type != "multiclass_classification":
+        return _linear_deltas(model, E, base_enc, probe)
     rows = np.arange(len(E))
-    own = _scores_from_encoded(model, E)
+    own = _scores_from_encoded(model, E, n_threads)
     chosen = None
     if model.task_type == "multiclass_classification":
         chosen = own.argmax(axis=1)
@@ -886,10 +909,29 @@ def _deltas(model: TrainedModel, E: np.ndarray, base_enc: np.ndarray, probe: lis
         start, stop = model.encoder.slices_[f]
         saved = E[:, start:stop].copy()
         E[:, start:stop] = base_enc[start:stop]
-        s = _scores_from_encoded(model, E)
+        s = _scores_from_encoded(model, E, n_threads)
         out[:, j] = own - (s[rows, chosen] if chosen is not None else s)
         E[:, start:stop] = saved
     return out
+
+
+def _linear_deltas(model, E: np.ndarray, base_enc: np.ndarray, probe: list[str]):
+    """The same deltas for a linear model in one pass: a feature's share of the linear score is
+    coef · (encoded − baseline encoded) over its columns, so dropping it is a subtraction."""
+    est = model.estimator
+    coef = np.ravel(est.coef_)
+    z = E @ coef + float(np.ravel(est.intercept_)[0])
+    shares = np.empty((len(E), len(probe)))
+    for j, f in enumerate(probe):
+        a, b = model.encoder.slices_[f]
+        shares[:, j] = (E[:, a:b] - base_enc[a:b]) @ coef[a:b]
+    if model.task_type == "regression":
+        return shares
+    own = _sigmoid(z)
+    without = _sigmoid(z[:, None] - shares)
+    if model.calibrator is not None:
+        own, without = model.calibrator(own), model.calibrator(without)
+    return own[:, None] - without
 
 
 def _fmt_value(v: Any) -> str:

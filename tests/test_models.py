@@ -1,0 +1,469 @@
+"""PREDICT models and evaluation (leadql/predict/models.py, evaluate.py) on synthetic data."""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from threadpoolctl import threadpool_limits
+
+from leadql.errors import LeadQLExecutionError
+from leadql.predict import evaluate, models
+
+MONTHS = np.array(
+    ["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01", "2026-06-01"],
+    dtype="datetime64[ns]",
+)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # One OpenMP thread: small fits are faster and timing does not depend on machine load.
+    with threadpool_limits(1):
+        yield
+
+
+def make_binary(n: int, seed: int, months=MONTHS):
+    """`signal` drives the outcome, `plan` = 'gold' adds to it, `noise` and `other` do not."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "signal": rng.normal(size=n),
+            "noise": rng.normal(size=n),
+            "other": rng.uniform(0, 100, size=n),
+            "plan": rng.choice(["gold", "silver", "bronze"], size=n, p=[0.2, 0.4, 0.4]),
+        }
+    )
+    X.loc[rng.random(n) < 0.15, "noise"] = np.nan
+    X.loc[rng.random(n) < 0.05, "plan"] = None
+    logit = 2.5 * X["signal"] + 1.2 * (X["plan"] == "gold") - 1.5
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int).to_numpy()
+    times = months[rng.integers(0, len(months), n)]
+    return X, y, times
+
+
+@pytest.fixture(scope="module")
+def binary_data():
+    return make_binary(3000, seed=1), make_binary(3000, seed=2)
+
+
+@pytest.fixture(scope="module")
+def trained(binary_data):
+    with threadpool_limits(1):
+        (X, y, t), _ = binary_data
+        return {
+            alg: models.train(
+                X,
+                y,
+                t,
+                task_type="binary_classification",
+                algorithm=alg,
+                categorical=["plan"],
+                seed=0,
+            )
+            for alg in models.ALGORITHMS
+        }
+
+
+@pytest.mark.parametrize("algorithm", models.ALGORITHMS)
+def test_recovers_planted_signal_on_later_slice(trained, binary_data, algorithm):
+    model = trained[algorithm]
+    m = model.metrics
+    assert m["validation"]["scheme"] == "time"
+    assert 0.15 <= m["validation"]["valid_share"] <= 0.25
+    assert m["validation"]["valid_from"].startswith("2026-06-01")
+    assert model.train_rows + model.valid_rows == 3000
+    assert m["auc"] > 0.8
+    assert model.importance[0][0] == "signal"
+    assert "plan" in [f for f, _ in model.importance[:3]], model.importance
+    _, (X_test, y_test, _) = binary_data
+    test = evaluate.metrics(
+        y_test, models.predict(model, X_test), task_type="binary_classification"
+    )
+    assert test["auc"] > 0.8
+    json.dumps(m)  # the registry stores it as JSON
+
+
+@pytest.mark.parametrize("algorithm", models.ALGORITHMS)
+def test_calibration_keeps_or_improves_brier(trained, binary_data, algorithm):
+    model = trained[algorithm]
+    assert model.metrics["calibration_method"] in ("isotonic", "sigmoid", None)
+    _, (X_test, y_test, _) = binary_data
+    raw = model.estimator.predict_proba(model.encoder.transform(X_test))[:, 1]
+    calibrated = models.predict(model, X_test)
+    brier_raw = np.mean((raw - y_test) ** 2)
+    brier_cal = np.mean((calibrated - y_test) ** 2)
+    assert brier_cal <= brier_raw + 0.006  # fresh data: the validation slice is only ~500 rows
+    # on the validation slice, with calibrators cross-fitted (no row scored by one that saw it)
+    assert model.metrics["brier"] <= model.metrics["uncalibrated"]["brier"] + 0.001
+    # the calibrated probabilities keep the raw ordering
+    assert evaluate.metrics(y_test, calibrated, task_type="binary_classification")["auc"] == (
+        pytest.approx(
+            evaluate.metrics(y_test, raw, task_type="binary_classification")["auc"], abs=1e-9
+        )
+    )
+
+
+def test_calibration_method_choice():
+    assert models.calibrator_class(np.r_[np.ones(150), np.zeros(5000)]).method == "sigmoid"
+    assert models.calibrator_class(np.r_[np.ones(500), np.zeros(5000)]).method == "isotonic"
+
+
+def test_miscalibrated_model_gets_calibrated():
+    # Trained where positives are rare, validated (later) where they are common: the model's
+    # probabilities are far too low on the later slice and calibration must step in.
+    X, y, t = make_binary(4000, seed=3)
+    late = t == MONTHS[-1]
+    y = np.where(late, (np.random.default_rng(0).random(4000) < 0.6) | (y == 1), y)
+    model = models.train(
+        X, y, t, task_type="binary_classification", algorithm="logistic", categorical=["plan"]
+    )
+    m = model.metrics
+    assert m["calibration_method"] in ("isotonic", "sigmoid")
+    assert model.calibrator is not None
+    assert m["brier"] < m["uncalibrated"]["brier"]
+
+
+def test_miscalibrated_scores_get_fixed():
+    # Heavily imbalanced training classes with class weights would skew probabilities; here we
+    # skew them by hand: the isotonic calibrator must bring a squashed score back to the rate.
+    rng = np.random.default_rng(0)
+    raw = rng.uniform(0, 1, 5000)
+    y = (rng.random(5000) < raw**3).astype(int)
+    cal = models.IsotonicCalibrator().fit(raw, y)
+    assert np.mean((cal(raw) - y) ** 2) < np.mean((raw - y) ** 2)
+    sig = models.SigmoidCalibrator().fit(raw, y)
+    assert np.mean((sig(raw) - y) ** 2) < np.mean((raw - y) ** 2)
+
+
+@pytest.mark.parametrize("algorithm", models.ALGORITHMS)
+def test_unseen_categories_and_missing_values(trained, algorithm):
+    model = trained[algorithm]
+    X = pd.DataFrame(
+        {
+            "signal": [0.0, np.nan, 2.0, None],
+            "noise": [np.nan, np.nan, 1.0, 0.0],
+            "other": [50.0, 10.0, np.nan, 1.0],
+            "plan": ["platinum", None, "gold", np.nan],
+        }
+    )
+    p = models.predict(model, X)
+    assert p.shape == (4,)
+    assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
+    assert p[2] > p[0]  # gold with a high signal scores above an unknown plan at signal 0
+    assert len(models.reasons(model, X)) == 4
+
+
+def test_gbm_fast_path_matches_sklearn(trained, binary_data):
+    model = trained["gbm"]
+    assert model.fast_path
+    _, (X_test, _, _) = binary_data
+    public = model.estimator.predict_proba(model.encoder.transform(X_test))[:, 1]
+    if model.calibrator is not None:
+        public = model.calibrator(public)
+    np.testing.assert_allclose(models.predict(model, X_test), public, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("algorithm", models.ALGORITHMS)
+def test_chunks_and_category_dtype_give_the_same_scores(
+    trained, binary_data, algorithm, monkeypatch
+):
+    model = trained[algorithm]
+    _, (X_test, _, _) = binary_data
+    expected = models.predict(model, X_test)
+    as_category = X_test.assign(plan=X_test["plan"].astype("category"))
+    np.testing.assert_array_equal(models.predict(model, as_category), expected)
+    expected_reasons = models.reasons(model, X_test)
+    monkeypatch.setattr(models, "SCORE_CHUNK_CELLS", 1)  # 1024-row chunks
+    np.testing.assert_array_equal(models.predict(model, X_test), expected)
+    monkeypatch.setattr(models, "SCORE_THREADS", 2)  # gbm: two OpenMP threads per tree walk
+    np.testing.assert_array_equal(models.predict(model, X_test), expected)
+    assert models.reasons(model, X_test) == expected_reasons
+
+
+def test_missing_feature_column_is_a_clear_error(trained):
+    with pytest.raises(LeadQLExecutionError, match="lacks feature column"):
+        models.predict(trained["gbm"], pd.DataFrame({"signal": [1.0]}))
+
+
+@pytest.mark.parametrize("algorithm", models.ALGORITHMS)
+def test_reasons_name_the_planted_feature(trained, algorithm):
+    model = trained[algorithm]
+    base = model.baseline
+    X = pd.DataFrame(
+        {
+            "signal": [3.0, -3.0],
+            "noise": [base["noise"]] * 2,
+            "other": [base["other"]] * 2,
+            "plan": [base["plan"]] * 2,
+        }
+    )
+    out = models.reasons(model, X, k=2)
+    assert out[0].startswith("signal=3 (+")
+    assert out[1].startswith("signal=-3 (-")
+    assert models.reasons(model, X.iloc[:0]) == []
+
+
+@pytest.mark.parametrize("algorithm", models.ALGORITHMS)
+def test_pickle_round_trip(trained, binary_data, algorithm):
+    model = trained[algorithm]
+    _, (X_test, _, _) = binary_data
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(models.predict(again, X_test), models.predict(model, X_test))
+    assert models.reasons(again, X_test.head(20)) == models.reasons(model, X_test.head(20))
+
+
+def make_regression(n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {"x": rng.normal(size=n), "z": rng.normal(size=n), "kind": rng.choice(["a", "b"], size=n)}
+    )
+    X.loc[rng.random(n) < 0.1, "z"] = np.nan
+    y = 10 * X["x"] + 5 * (X["kind"] == "a") + rng.normal(size=n)
+    return X, y.to_numpy(), MONTHS[rng.integers(0, 6, n)]
+
+
+@pytest.mark.parametrize("algorithm", models.ALGORITHMS)
+def test_regression(algorithm):
+    X, y, t = make_regression(1500, 4)
+    model = models.train(X, y, t, task_type="regression", algorithm=algorithm, categorical=["kind"])
+    assert model.calibrator is None
+    assert model.metrics["r2"] > 0.8
+    assert model.importance[0][0] == "x"
+    X2, y2, _ = make_regression(500, 5)
+    pred = models.predict(model, X2)
+    assert pred.shape == (500,)
+    assert evaluate.metrics(y2, pred, task_type="regression")["r2"] > 0.8
+    assert len(evaluate.lift_rows(model.metrics)) == 10
+    if algorithm == "logistic":
+        assert type(model.estimator).__name__ == "Ridge"
+
+
+@pytest.mark.parametrize("algorithm", models.ALGORITHMS)
+def test_multiclass(algorithm):
+    rng = np.random.default_rng(6)
+    n = 1500
+    X = pd.DataFrame({"x": rng.normal(size=n), "noise": rng.normal(size=n)})
+    y = np.where(X["x"] < -0.5, "low", np.where(X["x"] > 0.5, "high", "mid"))
+    t = MONTHS[rng.integers(0, 6, n)]
+    model = models.train(X, y, t, task_type="multiclass_classification", algorithm=algorithm)
+    assert sorted(model.classes) == ["high", "low", "mid"]
+    assert model.metrics["accuracy"] > 0.8
+    assert model.metrics["macro_f1"] > 0.7
+    p = models.predict(model, X.head(10))
+    assert p.shape == (10, 3)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    labels = models.predict_label(model, pd.DataFrame({"x": [-3.0, 0.0, 3.0], "noise": 0.0}))
+    assert list(labels) == ["low", "mid", "high"]
+    assert models.reasons(model, X.head(5))[0].startswith("x=")
+    json.dumps(model.metrics)
+
+
+def test_link_prediction_trains_and_ranks():
+    rng = np.random.default_rng(7)
+    entities, items = 300, 8
+    g = np.repeat(np.arange(entities), items)
+    affinity = rng.normal(size=len(g))
+    popularity = np.tile(np.linspace(1, 0, items), entities)
+    y = (rng.random(len(g)) < 1 / (1 + np.exp(-(3 * affinity - 2)))).astype(int)
+    X = pd.DataFrame({"affinity": affinity, "popularity": popularity})
+    t = MONTHS[(g % 6)]
+    model = models.train(
+        X, y, t, task_type="link_prediction", groups=g, k=3, baseline_feature="popularity"
+    )
+    m = model.metrics
+    assert m["task_type"] == "link_prediction" and m["k"] == 3
+    assert m["ndcg_at_k"] > 0.6
+    assert m["ndcg_at_k"] > m["baseline"]["ndcg_at_k"] + 0.2
+    scores = models.predict(model, X)
+    assert scores.shape == (len(X),)
+    assert model.importance[0][0] == "affinity"
+
+
+# --- evaluation by hand ---------------------------------------------------------------------
+
+
+def test_precision_at_k_and_lift_deciles_by_hand():
+    # 20 rows, scores 20…1 (descending), positives at ranks 1, 2, 3, 5, 11 → base rate 0.25.
+    scores = np.arange(20, 0, -1) / 20
+    y = np.zeros(20)
+    y[[0, 1, 2, 4, 10]] = 1
+    m = evaluate.metrics(y, scores, task_type="binary_classification", k=4)
+    assert m["base_rate"] == 0.25
+    pak = {e["k"]: e for e in m["precision_at_k"]}
+    assert pak["1%"]["rows"] == 1 and pak["1%"]["precision"] == 1.0
+    assert pak["5%"]["rows"] == 1
+    assert pak["10%"]["rows"] == 2 and pak["10%"]["precision"] == 1.0
+    assert pak["4"]["precision"] == 0.75 and pak["4"]["lift"] == 3.0
+    dec = m["lift_by_decile"]
+    assert [d["rows"] for d in dec] == [2] * 10
+    assert [d["positives"] for d in dec] == [2, 1, 1, 0, 0, 1, 0, 0, 0, 0]
+    assert dec[0]["lift"] == 4.0 and dec[1]["lift"] == 2.0
+    assert [d["cumulative_gain"] for d in dec][:3] == [0.4, 0.6, 0.8]
+    assert dec[-1]["cumulative_gain"] == 1.0
+    assert sum(c["rows"] for c in m["calibration"]) == 20
+    assert m["auc"] == pytest.approx(1 - (1 + 6) / (5 * 15))  # 7 of 75 pairs misordered
+    rows = {r["metric"]: r["value"] for r in evaluate.metrics_rows(m)}
+    assert rows["precision@4"] == 0.75
+    assert len(evaluate.lift_rows(m)) == 10 and len(evaluate.calibration_rows(m)) == 10
+
+
+def test_ranking_metrics_by_hand():
+    # entity A: candidates scored 0.9 (hit), 0.8, 0.7 (hit), 0.1 — 2 positives
+    # entity B: 0.5, 0.4 (hit) — 1 positive;  entity C: no positives (not evaluated)
+    groups = np.array(["A", "A", "A", "A", "B", "B", "C"])
+    scores = np.array([0.9, 0.8, 0.7, 0.1, 0.5, 0.4, 0.3])
+    y = np.array([1, 0, 1, 0, 0, 1, 0])
+    m = evaluate.metrics(y, scores, task_type="link_prediction", groups=groups, k=2)
+    assert m["evaluated_entities"] == 2 and m["entities"] == 3
+    # A: top2 = hit, miss → P@2 = 0.5, R@2 = 0.5, AP@2 = (1/1)/2 = 0.5
+    #    DCG = 1, IDCG = 1 + 1/log2(3) → nDCG = 1 / (1 + 0.63093)
+    # B: top2 = miss, hit → P@2 = 0.5, R@2 = 1, AP@2 = (1/2)/1 = 0.5, nDCG = (1/log2(3)) / 1
+    assert m["precision_at_k"] == pytest.approx(0.5)
+    assert m["recall_at_k"] == pytest.approx(0.75)
+    assert m["map_at_k"] == pytest.approx(0.5)
+    ndcg_a = 1 / (1 + 1 / math.log2(3))
+    ndcg_b = 1 / math.log2(3)
+    assert m["ndcg_at_k"] == pytest.approx((ndcg_a + ndcg_b) / 2)
+    pop = np.array([0.1, 0.2, 0.3, 0.4, 0.9, 0.1, 0.5])
+    m2 = evaluate.metrics(
+        y, scores, task_type="link_prediction", groups=groups, k=2, baseline_scores=pop
+    )
+    # popularity: A ranks 0.1 (miss) then 0.7 (hit); B ranks 0.5 (miss) then 0.4 (hit)
+    assert m2["baseline"]["recall_at_k"] == pytest.approx((0.5 + 1.0) / 2)
+    assert m2["baseline"]["map_at_k"] == pytest.approx((0.5 / 2 + 0.5 / 1) / 2)
+    json.dumps(m2)
+
+
+def test_multiclass_metrics_by_hand():
+    y = np.array(["a", "a", "b", "c"])
+    p = np.array([[0.8, 0.1, 0.1], [0.3, 0.6, 0.1], [0.2, 0.7, 0.1], [0.1, 0.1, 0.8]])
+    m = evaluate.metrics(y, p, task_type="multiclass_classification", classes=["a", "b", "c"])
+    assert m["accuracy"] == 0.75
+    assert m["confusion"] == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
+    # f1: a = 2·1·0.5/1.5 = 2/3, b = 2·0.5·1/1.5 = 2/3, c = 1
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 2 / 3 + 1) / 3)
+    assert m["log_loss"] == pytest.approx(-np.mean(np.log([0.8, 0.3, 0.7, 0.8])))
+
+
+def test_importance_rows(trained):
+    rows = evaluate.importance_rows(trained["gbm"])
+    assert rows[0]["rank"] == 1 and rows[0]["feature"] == "signal"
+    assert len(rows) == 4
+
+
+# --- plots ----------------------------------------------------------------------------------
+
+
+def test_plot_writes_files(trained, tmp_path):
+    pytest.importorskip("matplotlib")
+    m = trained["gbm"].metrics
+    png = tmp_path / "lift.png"
+    evaluate.plot(m, png, title="lead_conversion")
+    assert png.stat().st_size > 1000
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rng = np.random.default_rng(0)
+    actual = rng.normal(size=200)
+    reg = evaluate.metrics(actual, actual + rng.normal(size=200), task_type="regression")
+    evaluate.plot(reg, tmp_path / "reg.svg", title="regression")
+    assert (tmp_path / "reg.svg").read_text().lstrip().startswith("<?xml")
+    mc = evaluate.metrics(
+        np.array(["a", "b"]),
+        np.array([[0.9, 0.1], [0.2, 0.8]]),
+        task_type="multiclass_classification",
+    )
+    evaluate.plot(mc, tmp_path / "mc.svg", title="multiclass")
+    assert (tmp_path / "mc.svg").stat().st_size > 1000
+
+
+def test_plot_errors(trained, tmp_path):
+    m = trained["gbm"].metrics
+    with pytest.raises(LeadQLExecutionError, match="unknown file type") as err:
+        evaluate.plot(m, tmp_path / "lift.jpeg", title="x")
+    assert ".png" in err.value.hint
+    with pytest.raises(LeadQLExecutionError, match="does not exist"):
+        evaluate.plot(m, tmp_path / "nope" / "lift.png", title="x")
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def test_error_single_class():
+    X, _, t = make_binary(200, seed=9)
+    with pytest.raises(LeadQLExecutionError, match="nothing to learn"):
+        models.train(X, np.zeros(200), t, task_type="binary_classification")
+    with pytest.raises(LeadQLExecutionError, match="nothing to learn"):
+        models.train(X, np.array(["a"] * 200), t, task_type="multiclass_classification")
+
+
+def test_error_too_few_rows_and_positives():
+    X, _, t = make_binary(200, seed=10)
+    with pytest.raises(LeadQLExecutionError, match="no training examples"):
+        models.train(X.iloc[:0], np.array([]), t[:0], task_type="binary_classification")
+    with pytest.raises(LeadQLExecutionError, match="only 5 training examples"):
+        models.train(
+            X.iloc[:5], np.array([0, 1, 0, 1, 0]), t[:5], task_type="binary_classification"
+        )
+    y = np.zeros(200)
+    y[:3] = 1
+    with pytest.raises(LeadQLExecutionError, match="only 3 positive training example"):
+        models.train(X, y, t, task_type="binary_classification")
+
+
+def test_error_unknown_algorithm():
+    X, y, t = make_binary(200, seed=11)
+    with pytest.raises(LeadQLExecutionError, match="unknown model algorithm `gbn`") as err:
+        models.train(X, y, t, task_type="binary_classification", algorithm="gbn")
+    assert "gbm" in err.value.hint
+
+
+def test_single_anchor_time_falls_back_to_random_split():
+    X, y, _ = make_binary(1000, seed=12)
+    t = np.full(1000, np.datetime64("2026-03-01"))
+    model = models.train(
+        X, y, t, task_type="binary_classification", algorithm="logistic", categorical=["plan"]
+    )
+    v = model.metrics["validation"]
+    assert v["scheme"] == "random" and "single anchor time" in v["reason"]
+    assert 0.18 <= v["valid_share"] <= 0.22
+    assert model.metrics["auc"] > 0.8
+
+
+def test_progress_is_reported():
+    X, y, t = make_binary(500, seed=13)
+    seen = []
+    models.train(
+        X,
+        y,
+        t,
+        task_type="binary_classification",
+        algorithm="logistic",
+        categorical=["plan"],
+        progress=lambda stage, f: seen.append((stage, f)),
+    )
+    assert seen[0][0] == "splitting" and seen[-1] == ("done", 1.0)
+    assert [f for _, f in seen] == sorted(f for _, f in seen)
+
+
+@pytest.mark.parametrize("algorithm", models.ALGORITHMS)
+def test_reason_deltas_are_score_changes(trained, binary_data, algorithm):
+    """The (one-pass, for logistic) deltas equal re-scoring with the feature at its baseline."""
+    model = trained[algorithm]
+    _, (X_test, _, _) = binary_data
+    enc = model.encoder
+    E = enc.transform(X_test.head(200))
+    base = enc.encode_values(model.baseline)
+    probe = list(model.features)
+    got = models._deltas(model, E.copy(), base, probe, 1)
+    own = models._scores_from_encoded(model, E)
+    for j, f in enumerate(probe):
+        a, b = enc.slices_[f]
+        E2 = E.copy()
+        E2[:, a:b] = base[a:b]
+        np.testing.assert_allclose(
+            got[:, j], own - models._scores_from_encoded(model, E2), atol=1e-9
+        )
