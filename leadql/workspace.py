@@ -187,12 +187,22 @@ class Workspace:
                     f"{statement.keyword} changes the workspace, which is open read-only",
                     span=statement.span, text=text,
                 )  # fmt: skip
+            import duckdb
+
             from leadql.context import Context
 
             try:
                 return handler(Context(self, params, text), statement)
             except LeadQLError as e:
                 raise e.located(statement.span, text) from None
+            except duckdb.Error as e:  # data the engine did not expect: an error, never a traceback
+                from leadql.connectors.base import duckdb_detail
+
+                raise LeadQLExecutionError(
+                    f"{statement.keyword} failed: {duckdb_detail(e)}", span=statement.span, text=text,
+                    hint="the data is not shaped as this statement expects (check the tables' "
+                    "columns and types with DESCRIBE TABLE); nothing was saved",
+                ) from e
         raise unsupported(statement.keyword, statement.span, text)
 
     def _select(
