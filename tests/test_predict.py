@@ -364,3 +364,37 @@ def test_static_multiclass_beats_the_majority_class(shop):
         "SELECT max(n) / sum(n) FROM (SELECT count(*) AS n FROM customers GROUP BY product)"
     ).rows[0][0]
     assert metrics["accuracy"] > majority
+
+
+def test_too_little_history_to_train_is_a_clear_error(tmp_path):
+    ws = _tiny(tmp_path)
+    with pytest.raises(LeadQLError) as info:
+        ws.execute(f"PREDICT COUNT(events.*, 0, 30, days) > 0 FOR EACH leads.lead_id {AT}")
+    assert info.value.hint  # says how many rows / positives there are and what to do
+
+
+def test_windows_need_a_time_column(tmp_path):
+    ws = _tiny(tmp_path)
+    ws.execute(f"CREATE OR REPLACE TABLE plain FROM '{tmp_path / 'events.parquet'}' KEY event_id "
+               "REFERENCES (lead_id -> leads.lead_id)")  # fmt: skip
+    with pytest.raises(LeadQLError, match="has no TIME COLUMN") as info:
+        ws.execute("PREDICT COUNT(plain.*, 0, 30, days) > 0 FOR EACH leads.lead_id")
+    assert "TIME COLUMN" in info.value.hint
+
+
+def test_vendor_sources_are_not_mined(tmp_path):
+    ws = _tiny(tmp_path)
+    ws.execute(f"CREATE SOURCE vendor FROM '{tmp_path / 'events.parquet'}' KEY event_id "
+               "PRICE 0.01 PER RECORD QUALITY 0.9")  # fmt: skip
+    with pytest.raises(LeadQLError, match="vendor source"):
+        ws.execute("PREDICT COUNT(vendor.*, 0, 30, days) > 0 FOR EACH leads.lead_id")
+
+
+def test_read_only_workspace_refuses_as_model_but_predicts(crm, tmp_path):
+    path = tmp_path / "ro.leadql"
+    with leadql.connect(path) as ws:
+        ws.execute(CRM_SCRIPT.format(d=crm))
+    with leadql.connect(path, read_only=True) as ws:
+        with pytest.raises(LeadQLError, match="read-only"):
+            ws.execute(CONVERT + " AS MODEL m")
+        assert len(ws.execute(CONVERT + " LIMIT 3")) == 3
