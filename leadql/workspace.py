@@ -203,6 +203,15 @@ class Workspace:
                     hint="the data is not shaped as this statement expects (check the tables' "
                     "columns and types with DESCRIBE TABLE); nothing was saved",
                 ) from e
+            except (MemoryError, RecursionError):
+                raise
+            except Exception as e:  # a bug: still an error at the statement, never a traceback
+                raise LeadQLExecutionError(
+                    f"{statement.keyword} failed unexpectedly: {type(e).__name__}: {e}",
+                    span=statement.span, text=text,
+                    hint="this is a bug in LeadQL; please report it with the statement. "
+                    "Statements that store data do so in one transaction, so nothing was half-saved",
+                ) from e
         raise unsupported(statement.keyword, statement.span, text)
 
     def _select(

@@ -467,3 +467,15 @@ def test_reason_deltas_are_score_changes(trained, binary_data, algorithm):
         np.testing.assert_allclose(
             got[:, j], own - models._scores_from_encoded(model, E2), atol=1e-9
         )
+
+
+@pytest.mark.parametrize("algorithm", models.ALGORITHMS)
+def test_a_feature_with_no_values_is_left_out(binary_data, algorithm):
+    (X, y, t), (X2, _, _) = binary_data
+    X = X.assign(empty=np.nan, empty_text=None)
+    model = models.train(X, y, t, task_type="binary_classification", algorithm=algorithm,
+                         categorical=["plan", "empty_text"])  # fmt: skip
+    assert "empty" not in model.features and "empty_text" not in model.features
+    assert any("no value in the training rows" in note for note in model.notes)
+    scores = models.predict(model, X2.assign(empty=1.0, empty_text="x"))
+    assert np.isfinite(scores).all()

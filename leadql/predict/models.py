@@ -431,9 +431,22 @@ def train(
 
     report("splitting", 0.05)
     train_idx, valid_idx, split_info = _split(times, y, task_type, len(X), seed)
+    notes: list[str] = []
+    # A column with no value in the training rows carries nothing (and breaks HGB's binning).
+    empty = [f for f in features if not X[f].iloc[train_idx].notna().any()]
+    if empty:
+        features = [f for f in features if f not in set(empty)]
+        categorical = [c for c in categorical if c not in set(empty)]
+        X = X[features]
+        notes.append(f"{len(empty)} features have no value in the training rows and were left out: "
+                     + ", ".join(empty[:5]) + (" ..." if len(empty) > 5 else ""))  # fmt: skip
+    if not features:
+        raise LeadQLExecutionError(
+            "no feature has any value in the training rows",
+            hint="the linked tables have no rows before the anchors; check their time columns",
+        )
     X_tr, y_tr = X.iloc[train_idx], y[train_idx]
     X_va, y_va = X.iloc[valid_idx], y[valid_idx]
-    notes: list[str] = []
     if split_info["scheme"] != "time":
         notes.append(split_info["reason"])
 
