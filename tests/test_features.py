@@ -349,3 +349,105 @@ def test_untimed_child_and_two_links_to_the_entity(con):
     assert f[1]["referrals_by_referrer_id__count__30d"] == 1
     assert f[2]["referrals_by_referrer_id__count__30d"] == 1
     assert f[3]["referrals_by_lead_id__count__all"] == 1
+
+
+def _last_and_gap(f: dict) -> dict:
+    ends = ("__last", "__first", "__gap__mean", "__recency_over_gap", "__rate_per_day")
+    return {k: v for k, v in f.items() if k.endswith(ends)}
+
+
+def test_last_first_values_and_gaps_by_hand(con):
+    schema = make_schema(con)
+    plan = plan_features(con, schema, "leads", "lead_id", windows=(30, None))
+    by_name = {d.name: d for d in plan.features}
+    assert by_name["events__type__last"].kind == "last"
+    assert by_name["events__type__last"].dtype == "categorical"
+    assert by_name["events__amount__first"].func == "first"
+    assert by_name["events__amount__last"].dtype == "numeric"
+    assert by_name["orders__gap__mean"].kind == "gap"
+    assert {by_name[n].func for n in ("orders__gap__mean", "orders__recency_over_gap",
+                                      "orders__rate_per_day")} == {
+        "gap_mean", "recency_over_gap", "rate_per_day"}
+    f = features_at(con, plan, schema)
+    # lead 1's events at T0: 0 (meeting, 5), -3, -7, -29, -45 (email, 8); +1 is in the future
+    one = f[1]
+    assert one["events__type__last"] == "meeting"  # the row exactly at the anchor is the last
+    assert one["events__amount__last"] == pytest.approx(5.0)  # not the future 100
+    assert one["events__type__first"] == "email" and one["events__amount__first"] == pytest.approx(8.0)
+    assert one["events__gap__mean"] == pytest.approx(45 / 4)  # gaps 16, 22, 4, 3
+    assert one["events__recency_over_gap"] == pytest.approx(0.0)
+    assert one["events__rate_per_day"] == pytest.approx(5 / (45 + 1))
+    # lead 1's orders: -2 (50), -40 (20); the one at +5 (99) is in the future
+    assert one["orders__total__last"] == pytest.approx(50.0)
+    assert one["orders__total__first"] == pytest.approx(20.0)
+    assert one["orders__gap__mean"] == pytest.approx(38.0)
+    assert one["orders__recency_over_gap"] == pytest.approx(2 / 38)
+    assert one["orders__rate_per_day"] == pytest.approx(2 / 41)
+    # one row: last = first, no gap; the rate still exists
+    two = f[2]
+    assert two["events__type__last"] == two["events__type__first"] == "email"
+    assert two["events__amount__last"] == pytest.approx(3.0)
+    assert two["events__gap__mean"] is None and two["events__recency_over_gap"] is None
+    assert two["events__rate_per_day"] == pytest.approx(1 / 21)
+    # no rows: everything NULL
+    assert all(v is None for v in _last_and_gap(f[3]).values())
+    types = {r[0]: r[1] for r in con.execute("DESCRIBE feat").fetchall()}
+    assert types["events__type__last"] == "VARCHAR" and types["events__amount__last"] == "DOUBLE"
+
+
+def test_last_value_moves_with_the_anchor(con):
+    schema = make_schema(con)
+    plan = plan_features(con, schema, "leads", "lead_id", windows=(30, None))
+    con.execute("CREATE TABLE anchors3 AS SELECT * FROM (VALUES (1, TIMESTAMP '2026-02-28'), "
+                "(1, TIMESTAMP '2026-03-02'), (1, TIMESTAMP '2026-03-01 12:00:00'), "
+                "(1, TIMESTAMP '2026-01-01')) t(entity_id, anchor_ts)")
+    compute_features(con, plan, schema, "anchors3", "feat")
+    rows = {r[0]: r[1:] for r in con.execute(
+        "SELECT anchor_ts, events__type__last, events__amount__last, events__amount__first, "
+        "events__gap__mean FROM feat").fetchall()}
+    assert rows[ts(-1)] == ("email", 2.0, 8.0, pytest.approx(42 / 3))  # the event at -3
+    assert rows[ts(0.5)] == ("meeting", 5.0, 8.0, pytest.approx(45 / 4))  # at 0
+    assert rows[ts(1)] == ("meeting", 100.0, 8.0, pytest.approx(46 / 5))  # exactly at +1
+    assert rows[ts(-59)] == (None, None, None, None)  # before any event
+
+
+def test_last_value_ties_and_nulls(con):
+    # lead 2: two events at -5 and two at -30; the greatest key wins a tie; a NULL is a value
+    con.executemany("INSERT INTO events VALUES (?, 2, ?, ?, ?)", [
+        (901, ts(-5), "call", 7.0), (900, ts(-5), "visit", 9.0),
+        (950, ts(-30), "visit", None), (949, ts(-30), "call", 6.0),
+    ])  # fmt: skip
+    schema = make_schema(con)
+    plan = plan_features(con, schema, "leads", "lead_id", windows=(30, None))
+    for _ in range(2):  # the same answer every time
+        two = features_at(con, plan, schema)[2]
+        assert two["events__type__last"] == "call" and two["events__amount__last"] == 7.0
+        assert two["events__type__first"] == "visit" and two["events__amount__first"] is None
+        assert two["events__gap__mean"] == pytest.approx(25 / 4)  # -30, -30, -20, -5, -5
+        assert two["events__recency_over_gap"] == pytest.approx(5 / (25 / 4))
+    # without a key, a tie goes to the greatest value
+    tables = dict(schema.tables)
+    ev = tables["events"]
+    tables["events"] = TableMeta(ev.name, ev.relation, ev.columns, (), ev.time_column, ev.references)
+    two = features_at(con, plan, Schema(tables))[2]
+    assert two["events__type__last"] == "visit" and two["events__amount__last"] == 9.0
+
+
+def test_last_values_only_for_timed_children_and_ranked_high(con):
+    con.execute("CREATE TABLE tags AS SELECT * FROM (VALUES (1, 1, 'vip', 3.0), (2, 1, 'cold', 1.0)) "
+                "t(tag_id, lead_id, label, weight)")
+    schema = make_schema(con)
+    tables = dict(schema.tables)
+    tables["tags"] = meta(con, "tags", "tag_id", None, [Reference("lead_id", "leads", "lead_id")])
+    schema = Schema(tables)
+    plan = plan_features(con, schema, "leads", "lead_id")
+    lasts = {d.name for d in plan.features if d.kind in ("last", "gap")}
+    assert {"events__type__last", "orders__total__last", "events__gap__mean"} <= lasts
+    # not for rows of rows, dimensions of rows, or a child without time
+    assert not any(n.startswith(("orders__order_items", "orders__products", "tags")) for n in lasts)
+    assert all(d.path and len(d.path) == 1 for d in plan.features if d.kind in ("last", "gap"))
+    capped = plan_features(con, schema, "leads", "lead_id", max_features=30)
+    kept = {d.name for d in capped.features}
+    assert {"events__type__last", "events__amount__last", "events__gap__mean",
+            "events__recency_over_gap", "orders__total__last"} <= kept
+    assert "events__amount__max__all" not in kept
