@@ -398,3 +398,15 @@ def test_read_only_workspace_refuses_as_model_but_predicts(crm, tmp_path):
         with pytest.raises(LeadQLError, match="read-only"):
             ws.execute(CONVERT + " AS MODEL m")
         assert len(ws.execute(CONVERT + " LIMIT 3")) == 3
+
+
+def test_scores_computed_in_sql_equal_scikit_learns(crm_ws, monkeypatch):
+    from leadql.predict import pipeline
+
+    query = CONVERT + " AT '2026-12-01'"
+    monkeypatch.setattr(pipeline, "SQL_SCORING_ROWS", 10**12)
+    by_sklearn = crm_ws.execute(query).to_pandas().sort_values("lead_id")
+    monkeypatch.setattr(pipeline, "SQL_SCORING_ROWS", 0)
+    by_sql = crm_ws.execute(query).to_pandas().sort_values("lead_id")
+    assert by_sql["lead_id"].tolist() == by_sklearn["lead_id"].tolist()
+    np.testing.assert_allclose(by_sql["score"], by_sklearn["score"], rtol=0, atol=1e-9)

@@ -206,7 +206,7 @@ def score(ws: Any, bound: BoundPredict, pipeline: Pipeline, at: datetime | None 
         with openmp_threads(len(X), X.shape[1]):
             model = pipeline.model
             if pipeline.task_type == BINARY_CLASSIFICATION:
-                out["score"] = models.predict(model, X)
+                out["score"] = _scores(con, model, X, examples, feats)
                 order = out["score"]
             elif pipeline.task_type == MULTICLASS_CLASSIFICATION:
                 proba = np.asarray(models.predict(model, X))
@@ -215,7 +215,7 @@ def score(ws: Any, bound: BoundPredict, pipeline: Pipeline, at: datetime | None 
                 out["score"] = proba[np.arange(len(best)), best]
                 order = out["score"]
             else:
-                out["prediction"] = models.predict(model, X)
+                out["prediction"] = _scores(con, model, X, examples, feats)
                 order = out["prediction"]
             out["rank"] = order.rank(ascending=False, method="first").astype("int64")
             out = out.sort_values("rank", kind="stable")
@@ -226,6 +226,22 @@ def score(ws: Any, bound: BoundPredict, pipeline: Pipeline, at: datetime | None 
         return pa.Table.from_pandas(out.reset_index(drop=True), preserve_index=False)
     finally:
         temps.drop()
+
+
+SQL_SCORING_ROWS = 50_000  # below this, DuckDB's planning of the compiled trees costs more
+
+
+def _scores(con: Any, model: Any, X: Any, examples: str, feats: str) -> Any:
+    """gbm scores computed by DuckDB from the compiled trees (sqlscore), in `features_frame`'s
+    row order; scikit-learn when the model cannot be compiled or the batch is small."""
+    from leadql.predict import models, sqlscore
+
+    if len(X) >= SQL_SCORING_ROWS:
+        rows = f"(SELECT f.* FROM {examples} AS x JOIN {feats} AS f USING (entity_id, anchor_ts))"
+        scores = sqlscore.score_sql(con, model, rows, order_by="anchor_ts, entity_id")
+        if scores is not None:
+            return scores
+    return models.predict(model, X)
 
 
 def describe_training(bound: BoundPredict, info: Training, model: Any) -> str:
