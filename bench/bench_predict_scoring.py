@@ -29,6 +29,12 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 from leadql.predict import models  # noqa: E402
 
 
+def anchor_times(rows: int) -> np.ndarray:
+    """Five monthly anchors, round robin: the later ones become the validation slice."""
+    months = ["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01"]
+    return np.array(months, dtype="datetime64[D]")[np.arange(rows) % len(months)]
+
+
 def make_frame(rows: int, features: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
     rng = np.random.default_rng(seed)
     n_cat = max(1, features // 10)
@@ -80,10 +86,7 @@ def main() -> None:
     args = parser.parse_args()
 
     X_train, y_train, cats = make_frame(args.train, args.features, seed=1)
-    times = np.array(
-        ["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01"],
-        dtype="datetime64[D]",
-    )[np.arange(args.train) % 5]
+    times = anchor_times(args.train)
     X_score, _, _ = make_frame(args.rows, args.features, seed=2)
     X_reason = X_score.iloc[: args.reason_rows]
     print(

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import duckdb  # noqa: E402
 import numpy as np  # noqa: E402
-from bench_predict_scoring import best_of, cpu_of, make_frame  # noqa: E402
+from bench_predict_scoring import anchor_times, best_of, cpu_of, make_frame  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from leadql.predict import models, sqlscore  # noqa: E402
@@ -50,10 +50,7 @@ def main() -> None:
     args = parser.parse_args()
 
     X_train, y_train, cats = make_frame(args.train, args.features, seed=1)
-    times = np.array(
-        ["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01"],
-        dtype="datetime64[D]",
-    )[np.arange(args.train) % 5]
+    times = anchor_times(args.train)
     with threadpool_limits(1):
         model = models.train(
             X_train, y_train, times, task_type="binary_classification", categorical=cats

@@ -40,6 +40,15 @@ def quote_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def sql_literal(value: Any) -> str:
+    """A Python boolean, number or text as a DuckDB SQL constant."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return quote_str(str(value))
+
+
 def duckdb_detail(error: Exception) -> str:
     """The first line of a DuckDB error, without its "Binder Error: "-style prefix."""
     return re.sub(r"^[A-Za-z ]+ Error: ", "", str(error).split("\n")[0])

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from leadql.connectors.base import Capabilities, Connector, quote_ident, quote_str
+from leadql.connectors.base import Capabilities, Connector, quote_ident, quote_str, sql_literal
 from leadql.errors import LeadQLSourceError, did_you_mean
 
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -41,14 +41,6 @@ def url_scheme(location: str) -> str | None:
         return None
     scheme = m.group(1).lower()
     return None if scheme == "file" else scheme
-
-
-def _sql_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return quote_str(str(value))
 
 
 class LocalFiles(Connector):
@@ -96,7 +88,7 @@ class LocalFiles(Connector):
         if self.format == "ndjson":
             args.append("format = 'newline_delimited'")
         for name, value in self.options.items():
-            args.append(f"{self._known[self.format][name.lower()]} = {_sql_value(value)}")
+            args.append(f"{self._known[self.format][name.lower()]} = {sql_literal(value)}")
         return f"{reader}({', '.join(args)})"
 
 

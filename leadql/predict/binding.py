@@ -76,9 +76,6 @@ class Window:
         per = UNIT_SECONDS.get(self.unit, 2_629_746)
         return (self.end - self.start) * per
 
-    def end_seconds(self) -> float:
-        return self.end * UNIT_SECONDS.get(self.unit, 2_629_746)
-
 
 @dataclass(frozen=True)
 class AggSpec:
@@ -208,7 +205,7 @@ def bind_predict(ctx: Context, stmt: ast.Predict, schema: Schema | None = None) 
 
     target_aggs: list[AggSpec] = []
     static_target = None
-    target_sql = binder.condition(stmt.target, entity, target_aggs, "target")
+    target_sql = binder.condition(stmt.target, entity, key, target_aggs)
     if not task.temporal:
         col = stmt.target if isinstance(stmt.target, ast.ColumnRef) else None
         if col is None:  # a condition on a static column: binary classification
@@ -232,10 +229,10 @@ def bind_predict(ctx: Context, stmt: ast.Predict, schema: Schema | None = None) 
         )  # fmt: skip
 
     where_aggs: list[AggSpec] = []
-    where_sql = binder.condition(stmt.where, entity, where_aggs, "where") if stmt.where else None
+    where_sql = binder.condition(stmt.where, entity, key, where_aggs) if stmt.where else None
     assuming_aggs: list[AggSpec] = []
     assuming_sql = (
-        binder.condition(stmt.assuming, entity, assuming_aggs, "assuming") if stmt.assuming else None
+        binder.condition(stmt.assuming, entity, key, assuming_aggs) if stmt.assuming else None
     )
     window = target_aggs[0].window if target_aggs else None
     if window is None and task.temporal and target_aggs:
@@ -339,8 +336,8 @@ class _Binder:
         return out
 
     # ------------------------------------------------------------ conditions and aggregations
-    def condition(self, node: ast.Expr, entity: TableMeta, aggs: list[AggSpec], role: str) -> str:
-        compiler = _PqlCompiler(self, entity, aggs, role)
+    def condition(self, node: ast.Expr, entity: TableMeta, key: str, aggs: list[AggSpec]) -> str:
+        compiler = _PqlCompiler(self, entity, key, aggs)
         tree = compiler.compile(node)
         return tree.sql(dialect="duckdb")
 
@@ -453,18 +450,18 @@ class _PqlCompiler(PredicateCompiler):
     """Targets, entity filters and ASSUMING: aggregations become their alias columns, bare
     columns are the entity's own (as `e."col"`)."""
 
-    def __init__(self, binder: _Binder, entity: TableMeta, aggs: list[AggSpec], role: str) -> None:
+    def __init__(self, binder: _Binder, entity: TableMeta, key: str, aggs: list[AggSpec]) -> None:
         super().__init__({}, binder.ctx.params, binder.ctx.text)
         self.binder = binder
         self.entity = entity
         self.aggs = aggs
-        self.role = role
+        self.key = key  # the entity's key column, as the binder resolved it
         self.by_node: dict[int, AggSpec] = {}
 
     def compile(self, node: ast.Expr) -> Any:
         exp = self.exp
         if isinstance(node, ast.Aggregation):
-            spec = self.binder.aggregation(node, self.entity, self._key())
+            spec = self.binder.aggregation(node, self.entity, self.key)
             self.aggs.append(spec)
             self.by_node[id(node)] = spec
             return exp.column(spec.alias, table="x")
@@ -472,9 +469,6 @@ class _PqlCompiler(PredicateCompiler):
             col = self.binder.entity_column(node, self.entity)
             return exp.column(col, table="e", quoted=True)
         return super().compile(node)
-
-    def _key(self) -> str:
-        return self.binder.column(self.entity, self.binder.stmt.entity.key.column, self.binder.stmt.entity.key)
 
     def kind(self, node: ast.Expr) -> str | None:
         if isinstance(node, ast.Aggregation):

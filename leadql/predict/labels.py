@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from leadql.connectors.base import quote_ident, quote_str
+from leadql.connectors.base import quote_ident, quote_str, sql_literal
 from leadql.errors import LeadQLExecutionError
 from leadql.predict.binding import AggSpec, BoundPredict, Window
 
@@ -121,7 +121,7 @@ def examples_sql(
     if e.time_column is not None:
         conditions.append(f"CAST(e.{quote_ident(e.time_column)} AS TIMESTAMP) <= anchors.anchor_ts")
     if entity_values:
-        conditions.append(f"e.{key} IN ({', '.join(_value_sql(v) for v in entity_values)})")
+        conditions.append(f"e.{key} IN ({', '.join(sql_literal(v) for v in entity_values)})")
     entity_rel = e.relation
     if not e.key:  # no declared key: one row per key value
         entity_rel = f"(SELECT * FROM {e.relation} QUALIFY row_number() OVER (PARTITION BY {key}) = 1)"
@@ -162,14 +162,6 @@ def aggregate_sql(agg: AggSpec) -> str:
         f"SELECT a.entity_id, a.anchor_ts, {agg.value_sql()} AS {agg.alias} "
         f"FROM a LEFT JOIN ({agg.rows_sql}) AS r ON {on} GROUP BY a.entity_id, a.anchor_ts"
     )
-
-
-def _value_sql(value: Any) -> str:
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return quote_str(str(value))
 
 
 def build_examples(

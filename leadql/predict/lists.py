@@ -19,9 +19,7 @@ from leadql.connectors.base import quote_ident
 from leadql.context import Context
 from leadql.errors import LeadQLExecutionError
 from leadql.predict.binding import BoundPredict
-
-IDENTITY = ("email", "phone", "first_name", "last_name", "birth_date", "zip")
-RESERVED = {"lead_id", "score", "quality", "cost", "provenance", "records"}
+from leadql.warehouse.schema import IDENTITY_TYPES, RESERVED
 
 
 def write_predictions(ctx: Context, bound: BoundPredict, table: Any) -> str:
@@ -37,7 +35,7 @@ def write_predictions(ctx: Context, bound: BoundPredict, table: Any) -> str:
     assert defn is not None
     categories = ctx.catalog.categories()
     mapped = {m.lower(): m for m in defn.mappings}
-    usable = [c for c in IDENTITY if c in mapped]
+    usable = [c for c in IDENTITY_TYPES if c in mapped]
     if not {"email", "phone"} & set(usable) and not {"first_name", "last_name"} <= set(usable):
         raise LeadQLExecutionError(
             f"cannot put {bound.entity.name} into a list: the table maps no identity category "
@@ -57,8 +55,8 @@ def write_predictions(ctx: Context, bound: BoundPredict, table: Any) -> str:
         )
         cols = ", ".join(
             f"c.{quote_ident(mapped[c])} AS {c}" if c in usable
-            else f"CAST(NULL AS {'DATE' if c == 'birth_date' else 'VARCHAR'}) AS {c}"
-            for c in IDENTITY
+            else f"CAST(NULL AS {type_}) AS {c}"
+            for c, type_ in IDENTITY_TYPES.items()
         )  # fmt: skip
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {identity} AS SELECT DISTINCT ON (s.{quote_ident(key)}) "

@@ -95,6 +95,32 @@ class _Temps:
                     pass
 
 
+def training_features(ws: Any, bound: BoundPredict, examples: str, temps: _Temps) -> tuple[Any, str]:
+    """Plan the entity's features and compute them at every training example's anchor; returns
+    (the plan, the name of the features table). A static target's own column is never a feature,
+    and the data profile (top category values) sees only rows up to the last anchor."""
+    from leadql.predict import features
+
+    exclude = [(bound.entity.name, bound.static_target)] if bound.static_target else []
+    anchors = temps("anchors")
+    ws.con.execute(f"CREATE OR REPLACE TEMP VIEW {anchors} AS SELECT entity_id, anchor_ts FROM {examples}")
+    plan = features.plan_features(ws.con, bound.schema, bound.entity.name, bound.entity_key,
+                                  exclude=exclude, anchors=anchors)  # fmt: skip
+    feats = temps("features")
+    features.compute_features(ws.con, plan, bound.schema, anchors, feats, progress=_progress(ws, "features"))
+    return plan, feats
+
+
+def scoring_features(ws: Any, bound: BoundPredict, pipeline: Pipeline, examples: str, temps: _Temps) -> tuple[Any, str]:
+    """The saved plan's features at the scoring anchors; returns (the plan, the features table)."""
+    from leadql.predict import features
+
+    plan = features.FeaturePlan.from_json(pipeline.feature_plan)
+    feats = temps("features")
+    features.compute_features(ws.con, plan, bound.schema, examples, feats, progress=_progress(ws, "features"))
+    return plan, feats
+
+
 def features_frame(con: Any, features_table: str, examples: str, *, label: bool) -> Any:
     """Features joined to the examples, in the examples' order, as pandas."""
     cols = "x.entity_id, x.anchor_ts" + (", x.label" if label else "")
@@ -105,7 +131,7 @@ def features_frame(con: Any, features_table: str, examples: str, *, label: bool)
 
 
 def train(ws: Any, bound: BoundPredict, settings: PredictSettings | None = None) -> tuple[Pipeline, Training]:
-    from leadql.predict import features, models
+    from leadql.predict import models
 
     settings = settings or PredictSettings()
     con = ws.con
@@ -135,15 +161,7 @@ def train(ws: Any, bound: BoundPredict, settings: PredictSettings | None = None)
         seconds["labels"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        exclude = [(bound.entity.name, bound.static_target)] if bound.static_target else []
-        anchors_view = temps("anchors")
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {anchors_view} AS SELECT entity_id, anchor_ts FROM {examples}")
-        # anchors: the data profile (top category values) sees only rows up to the last anchor
-        plan = features.plan_features(con, bound.schema, bound.entity.name, bound.entity_key,
-                                      exclude=exclude, anchors=anchors_view)  # fmt: skip
-        feats = temps("features")
-        features.compute_features(con, plan, bound.schema, anchors_view, feats,
-                                  progress=_progress(ws, "features"))  # fmt: skip
+        plan, feats = training_features(ws, bound, examples, temps)
         frame = features_frame(con, feats, examples, label=True)
         seconds["features"] = time.perf_counter() - started
 
@@ -182,7 +200,7 @@ def score(ws: Any, bound: BoundPredict, pipeline: Pipeline, at: datetime | None 
     import pandas as pd
     import pyarrow as pa
 
-    from leadql.predict import features, models
+    from leadql.predict import models
 
     con = ws.con
     temps = _Temps(con)
@@ -194,9 +212,7 @@ def score(ws: Any, bound: BoundPredict, pipeline: Pipeline, at: datetime | None 
             return ranking.score(ws, bound, pipeline, at, temps)
         examples = temps("score")
         build_examples(con, bound, [at], examples, training=False, entity_values=bound.entity_values)
-        plan = features.FeaturePlan.from_json(pipeline.feature_plan)
-        feats = temps("features")
-        features.compute_features(con, plan, bound.schema, examples, feats, progress=_progress(ws, "features"))
+        _, feats = scoring_features(ws, bound, pipeline, examples, temps)
         frame = features_frame(con, feats, examples, label=False)
         key = bound.entity_key
         if frame.empty:

@@ -90,8 +90,14 @@ def train(ws: Any, bound: BoundPredict, at: datetime, anchors: list[datetime], e
           temps: Any, settings: PredictSettings) -> tuple[Any, Any]:  # fmt: skip
     import numpy as np
 
-    from leadql.predict import evaluate, features, models
-    from leadql.predict.pipeline import Pipeline, Training, _progress, openmp_threads
+    from leadql.predict import evaluate, models
+    from leadql.predict.pipeline import (
+        Pipeline,
+        Training,
+        _progress,
+        openmp_threads,
+        training_features,
+    )
 
     con = ws.con
     agg = bound.item_agg
@@ -109,12 +115,7 @@ def train(ws: Any, bound: BoundPredict, at: datetime, anchors: list[datetime], e
         f"SELECT sum(len(label)) FROM {examples}"
     ).fetchall()[0][0] or 0
     found = con.sql(f"SELECT count(*) FILTER (WHERE label) FROM {pairs}").fetchall()[0][0]
-    anchors_view = temps("anchors")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {anchors_view} AS SELECT entity_id, anchor_ts FROM {examples}")
-    plan = features.plan_features(con, bound.schema, bound.entity.name, bound.entity_key,
-                                  anchors=anchors_view)  # fmt: skip
-    feats = temps("features")
-    features.compute_features(con, plan, bound.schema, anchors_view, feats, progress=_progress(ws, "features"))
+    plan, feats = training_features(ws, bound, examples, temps)
     entity_names = [f.name for f in plan.features]
     frame = _pairs_frame(con, pairs, feats, entity_names, label=True)
     names = list(PAIR_FEATURES) + entity_names
@@ -158,8 +159,8 @@ def train(ws: Any, bound: BoundPredict, at: datetime, anchors: list[datetime], e
 def score(ws: Any, bound: BoundPredict, pipeline: Any, at: datetime, temps: Any) -> Any:
     import pyarrow as pa
 
-    from leadql.predict import features, models
-    from leadql.predict.pipeline import _progress, openmp_threads
+    from leadql.predict import models
+    from leadql.predict.pipeline import openmp_threads, scoring_features
 
     con = ws.con
     agg = bound.item_agg
@@ -170,9 +171,7 @@ def score(ws: Any, bound: BoundPredict, pipeline: Any, at: datetime, temps: Any)
     build_examples(con, bound, [at], examples, training=False, entity_values=bound.entity_values)
     pairs = temps("pairs")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {pairs} AS {candidates_sql(agg, examples, k, label=False)}")
-    plan = features.FeaturePlan.from_json(pipeline.feature_plan)
-    feats = temps("features")
-    features.compute_features(con, plan, bound.schema, examples, feats, progress=_progress(ws, "features"))
+    plan, feats = scoring_features(ws, bound, pipeline, examples, temps)
     entity_names = [f.name for f in plan.features]
     frame = _pairs_frame(con, pairs, feats, entity_names, label=False)
     key = bound.entity_key

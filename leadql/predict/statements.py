@@ -90,7 +90,7 @@ def evaluate_predict(ctx: Context, stmt: ast.EvaluatePredict) -> Result:
     """Backtest: train on history and report the later slice's metrics; nothing is saved."""
     bound = bind_predict(ctx, stmt.statement)
     pipeline, info = train(ctx.ws, bound, _settings(ctx))
-    result = _metrics_result(pipeline.model.metrics, bound.task_type)
+    result = _metrics_result(pipeline.model.metrics)
     result.message = describe_training(bound, info, pipeline.model)
     return result
 
@@ -153,7 +153,7 @@ def _linked(bound: BoundPredict) -> list[Any]:
 
 def evaluate_model(ctx: Context, stmt: ast.EvaluateModel) -> Result:
     version = registry.load_version(ctx.con, stmt.name.value, stmt.version, span=stmt.name.span, text=ctx.text)
-    result = _metrics_result(version.metrics, version.task_type)
+    result = _metrics_result(version.metrics)
     result.message = (
         f"model {version.name} version {version.version}: {version.task_type}, validated on the "
         f"latest slice of {version.valid_rows or 0:,} examples"
@@ -162,19 +162,13 @@ def evaluate_model(ctx: Context, stmt: ast.EvaluateModel) -> Result:
         from leadql.predict import evaluate
 
         path = ctx.text_value(stmt.plot, "PLOT")
-        target = ctx.ws.base_dir / path if not _absolute(path) else path
+        target = ctx.ws.base_dir / path  # an absolute path stays as it is
         evaluate.plot(version.metrics, target, title=f"{version.name} v{version.version}")
         result.message += f"; plot written to {path}"
     return result
 
 
-def _absolute(path: str) -> bool:
-    from pathlib import Path
-
-    return Path(path).is_absolute()
-
-
-def _metrics_result(metrics: dict[str, Any], task_type: str) -> Result:
+def _metrics_result(metrics: dict[str, Any]) -> Result:
     """Scalar metrics, then lift by decile and the calibration bins, as one table:
     metric | value (a number) | detail (text)."""
     from leadql.predict import evaluate
