@@ -410,3 +410,14 @@ def test_scores_computed_in_sql_equal_scikit_learns(crm_ws, monkeypatch):
     by_sql = crm_ws.execute(query).to_pandas().sort_values("lead_id")
     assert by_sql["lead_id"].tolist() == by_sklearn["lead_id"].tolist()
     np.testing.assert_allclose(by_sql["score"], by_sklearn["score"], rtol=0, atol=1e-9)
+
+
+def test_a_table_whose_time_column_is_gone_says_so(tmp_path):
+    from leadql.errors import LeadQLSourceError
+
+    ws = _tiny(tmp_path)
+    events = pq.read_table(tmp_path / "events.parquet").drop(["ts"])
+    pq.write_table(events, tmp_path / "events.parquet")
+    with pytest.raises(LeadQLSourceError, match="changed since it was created") as info:
+        ws.execute("PREDICT COUNT(events.*, 0, 30, days) > 0 FOR EACH leads.lead_id")
+    assert "CREATE OR REPLACE TABLE events" in info.value.hint

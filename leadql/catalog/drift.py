@@ -29,6 +29,15 @@ def used_columns(defn: DataDef) -> set[str]:
 def check_schema(ctx: Context, defn: DataDef, connector: Connector) -> tuple[str, list[str]]:
     """The FROM-clause to read `defn` with, after checking its columns are still there, and
     warnings about columns whose type changed."""
+    from_sql, _, warnings = read_schema(ctx, defn, connector)
+    return from_sql, warnings
+
+
+def read_schema(
+    ctx: Context, defn: DataDef, connector: Connector
+) -> tuple[str, dict[str, str], list[str]]:
+    """`check_schema`, also returning the columns it read (column → DuckDB type), for callers
+    that need them: reading a schema can mean opening remote files."""
     con = ctx.con
     current = connector.schema(con)
     lower = {c.lower() for c in current}
@@ -46,7 +55,7 @@ def check_schema(ctx: Context, defn: DataDef, connector: Connector) -> tuple[str
         for c in changed_types(defn, current)
         if c in used_columns(defn)
     ]
-    return from_sql, warnings
+    return from_sql, current, warnings
 
 
 def changed_types(defn: DataDef, current: dict[str, Any]) -> list[str]:

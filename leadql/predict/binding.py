@@ -18,6 +18,7 @@ from leadql.catalog.definitions import SOURCE, TABLE
 from leadql.connectors.base import quote_ident
 from leadql.context import Context
 from leadql.errors import (
+    LeadQLError,
     LeadQLExecutionError,
     LeadQLNameError,
     LeadQLTypeError,
@@ -159,7 +160,7 @@ def load_schema(ctx: Context) -> tuple[Schema, list[str]]:
     """Every own table of the workspace as `TableMeta`, read through its connector (schema drift
     checked). Vendor sources are not part of it: their records are bought, not mined."""
     from leadql.catalog.ddl import connector_for
-    from leadql.catalog.drift import check_schema
+    from leadql.catalog.drift import read_schema
 
     tables: dict[str, TableMeta] = {}
     warnings: list[str] = []
@@ -167,9 +168,8 @@ def load_schema(ctx: Context) -> tuple[Schema, list[str]]:
     for defn in ctx.catalog.data_defs(TABLE):
         connector = connector_for(ctx, defn)
         try:
-            from_sql, drift = check_schema(ctx, defn, connector)
-            columns = connector.schema(con)
-        except LeadQLExecutionError:
+            from_sql, columns, drift = read_schema(ctx, defn, connector)
+        except LeadQLError:  # drift and source errors keep their own message and hint
             raise
         except Exception as e:  # a table that cannot be read is named, not a traceback
             raise LeadQLExecutionError(
