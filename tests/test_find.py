@@ -239,3 +239,36 @@ def test_budget_too_small_for_a_single_record(ws):
 def test_state_names_are_normalised_in_conditions(ws):
     result = ws.execute("FIND 20 leads WITH email, state WHERE state IN ('California', 'ny') BUDGET 10")
     assert set(result.to_arrow().column("state").to_pylist()) <= {"CA", "NY"}
+
+
+def test_asking_for_more_than_exists_stops_when_supply_runs_out(tmp_path):
+    """One vendor holds the filtered category; once its matching people are bought, no other
+    driver can add anyone who passes, so the run stops instead of buying the other vendors whole.
+    Enrichment is bought only for people it can complete, and never a record failing the filter."""
+    con = duckdb.connect()
+    con.execute("""
+        CREATE TABLE people AS SELECT range AS pid, 'u' || range || '@example.com' AS email,
+          300 + (hash(range) % 551)::INT AS fico, (20000 + hash(range * 7) % 180000)::DOUBLE AS income,
+          '+1' || (4155550000 + range)::VARCHAR AS phone FROM range(3000)
+    """)  # fmt: skip
+    specs = {"scores": "email, fico", "incomes": "email, income", "phones": "email, phone"}
+    for i, (name, columns) in enumerate(specs.items()):
+        con.execute(f"COPY (SELECT 'R' || pid AS rid, {columns} FROM people WHERE hash(pid + {i * 7919}) % 10 < 8) "
+                    f"TO '{tmp_path / name}.parquet' (FORMAT parquet)")  # fmt: skip
+    complete = con.execute(f"""
+        SELECT count(*) FROM read_parquet('{tmp_path}/scores.parquet') s
+        JOIN read_parquet('{tmp_path}/incomes.parquet') USING (email)
+        JOIN read_parquet('{tmp_path}/phones.parquet') USING (email) WHERE s.fico >= 700
+    """).fetchone()[0]  # fmt: skip
+    matching = con.execute(f"SELECT count(*) FROM read_parquet('{tmp_path}/scores.parquet') WHERE fico >= 700").fetchone()[0]
+    with leadql.connect(tmp_path / "ws.leadql") as ws:
+        for name, columns in specs.items():
+            mapping = ", ".join(f"{c.strip()} = {c.strip()}" for c in columns.split(","))
+            ws.execute(f"CREATE SOURCE {name} FROM '{tmp_path / name}.parquet' KEY rid MAP ({mapping}) "
+                       "PRICE 0.01 PER RECORD QUALITY 0.95 UPDATED '2026-11-01'")  # fmt: skip
+        ws.execute("ANALYZE")
+        result = ws.execute("FIND 5000 leads WITH email, fico, income, phone WHERE fico >= 700 BUDGET 500")
+    assert len(result) == complete
+    assert any("no more people" in w for w in result.warnings)
+    # the matching scores records, then one income and one phone record per delivered lead
+    assert result.cost <= Decimal("0.01") * (matching + 2 * complete)

@@ -75,6 +75,7 @@ class Round:
     candidates: str = ""  # staging table of the driver records bought
     bought: list[tuple[str, str]] = field(default_factory=list)  # (source, staging table)
     entities: str = ""
+    completable: str = ""  # entity ids whose every required category some held or looked-up record has
     fused: str = ""
     delivered: int = 0
 
@@ -87,6 +88,8 @@ class RunState:
     ledger: Ledger
     failed: dict[str, str] = field(default_factory=dict)  # source → error
     exhausted: set[str] = field(default_factory=set)  # drivers with no more matching records
+    # driver → the predicates (SQL) it was scanned with when it ran dry: nobody it still holds passes them
+    exhausted_under: dict[str, frozenset[str]] = field(default_factory=dict)
     steps: list[StepStats] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     delivered: int = 0
@@ -169,7 +172,7 @@ class FindRun:
                 return
             plan = state.plan
             if plan.driver in state.exhausted or plan.driver in state.failed:
-                if not self._replan():
+                if self._supply_exhausted() or not self._replan():
                     return
                 continue
             state.rounds += 1
@@ -183,7 +186,7 @@ class FindRun:
                 if state.ledger.remaining <= 0 or not self._can_buy_any(plan):
                     state.warnings.append(self._budget_warning())
                     return
-                state.exhausted.add(plan.driver)
+                self._mark_exhausted(plan)
                 continue
             self.rounds_done.append(round_)
             self._enrich(plan, round_)
@@ -280,8 +283,26 @@ class FindRun:
                 self.rounds_done.append(round_)
             return None
         if outcome.rows < wanted and ledger.affordable(defn.name, 1) > 0:
-            state.exhausted.add(defn.name)  # asked for more than it holds
+            self._mark_exhausted(plan)  # asked for more than it holds
         return outcome.rows
+
+    def _mark_exhausted(self, plan: Plan) -> None:
+        self.state.exhausted.add(plan.driver)
+        self.state.exhausted_under[plan.driver] = frozenset(p.sql for p in plan.use(plan.driver).pushed)
+
+    def _supply_exhausted(self) -> bool:
+        """True when some predicate can no longer be met by anyone new: every pool source that can
+        evaluate it ran dry as a driver with it pushed down (or failed). Another driver would only
+        buy people whose values for it must come from those sources, and none of theirs pass."""
+        state = self.state
+        for predicate in self.bound.predicates:
+            suppliers = [name for name, profile in state.planning.profiles.items()
+                         if predicate.categories <= profile.categories
+                         and name not in state.planning.excluded]  # fmt: skip
+            if suppliers and all(name in state.failed or predicate.sql in state.exhausted_under.get(name, ())
+                                 for name in suppliers):  # fmt: skip
+                return True
+        return False
 
     def _not_already_held(self, available: set[str]) -> list[str]:
         """Skip people already bought in an earlier round (same email or phone)."""
@@ -327,8 +348,31 @@ class FindRun:
                                       f"({outcome.error.message}); continued without it")  # fmt: skip
         lookups = [(n, t) for n, t in lookups if n not in state.failed]
         round_.entities = self._resolve([round_.candidates] + [t for _, t in lookups])
+        round_.completable = self._completable(round_, [t for _, t in lookups])
         for name, table in sorted(lookups, key=lambda item: -self._quality_rank(item[0])):
             self._buy_matches(name, table, round_)
+
+    def _completable(self, round_: Round, lookups: list[str]) -> str:
+        """The round's people who can be delivered: every required category has a value in a record
+        already held or one looked up. Enrichment is bought for these only (looking is free,
+        buying is not), so nobody is paid for who would be dropped for a missing attribute."""
+        tables = [t for _, t in round_.bought] + lookups
+        required = list(self.bound.required)
+        parts = []
+        for t in tables:
+            cols = self._table_columns(t)
+            flags = ", ".join(f"({quote_ident(c)} IS NOT NULL) AS {quote_ident('_has_' + c)}" if c in cols
+                              else f"false AS {quote_ident('_has_' + c)}" for c in required)  # fmt: skip
+            parts.append(f"SELECT _source, _record_key, {flags} FROM {t}")
+        checks = " AND ".join(f"bool_or(r.{quote_ident('_has_' + c)})" for c in required) or "true"
+        out = self._fresh("completable", str(round_.number))
+        self.con.execute(f"""
+            CREATE TABLE {out} AS SELECT e.entity_id FROM ({' UNION ALL '.join(parts)}) AS r
+            JOIN {round_.entities} AS e ON e._source = r._source AND e._record_key = r._record_key
+            GROUP BY e.entity_id HAVING {checks}
+        """)  # fmt: skip
+        self._tables.append(out)
+        return out
 
     def _lookup_keys(self, candidates: str) -> dict[str, str]:
         """Per lookup key, a staged table of the candidates' values (read once, used by every
@@ -370,17 +414,28 @@ class FindRun:
         filled = " + ".join(f"(l.{quote_ident(c)} IS NOT NULL)::INT" for c in required)
         bought = self._bought_keys_sql(name)
         already = f"AND l._record_key NOT IN ({bought})" if bought else ""
+        # A record that would be the person's only value for a filtered category must pass the
+        # filter: otherwise the person fails it after fusion and the money is wasted.
+        checks = [p for p in self.bound.predicates if p.categories <= set(cols)]
+        verdicts = "".join(f", coalesce(({p.sql}), true) AS _pass_{i}" for i, p in enumerate(checks))
+        failing = " OR ".join(
+            "(" + " AND ".join(f"NOT h.{quote_ident('_has_' + c)} AND l.{quote_ident(c)} IS NOT NULL"
+                               for c in sorted(p.categories)) + f" AND NOT l._pass_{i})"
+            for i, p in enumerate(checks) if p.categories <= set(required)
+        )  # fmt: skip
+        wasted = f"AND NOT ({failing})" if failing else ""
         entities = round_.entities
         sql = f"""
             WITH held AS (SELECT e.entity_id, {have} FROM ({union}) AS r
                           JOIN {entities} AS e ON e._source = r._source AND e._record_key = r._record_key
                           GROUP BY e.entity_id),
-            cand AS (SELECT l.*, h.entity_id AS _entity FROM {lookup} AS l
+            cand AS (SELECT l.*, h.entity_id AS _entity FROM (SELECT *{verdicts} FROM {lookup}) AS l
                      JOIN {entities} AS e ON e._source = l._source AND e._record_key = l._record_key
                      JOIN held AS h ON h.entity_id = e.entity_id
-                     WHERE ({gaps}) {already}
+                     WHERE ({gaps}) {already} {wasted}
+                       AND h.entity_id IN (SELECT entity_id FROM {round_.completable})
                      QUALIFY row_number() OVER (PARTITION BY h.entity_id ORDER BY {filled} DESC, l._record_key) = 1)
-            SELECT * EXCLUDE (_entity) FROM cand
+            SELECT * EXCLUDE (_entity{''.join(f', _pass_{i}' for i in range(len(checks)))}) FROM cand
         """
         target = self._fresh(name, f"r{round_.number}", "bought")
         self.con.execute(f"CREATE TABLE {target} AS {sql} ORDER BY _record_key")
