@@ -156,6 +156,45 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 detail JSON)""",
         ],
     ),
+    (
+        4,
+        [
+            # The pattern or model (and its version) that scored a run's leads, so an outcome
+            # recorded later can be traced to what produced the lead.
+            f"ALTER TABLE {SCHEMA}.runs ADD COLUMN scorer_kind VARCHAR",
+            f"ALTER TABLE {SCHEMA}.runs ADD COLUMN scorer_name VARCHAR",
+            f"ALTER TABLE {SCHEMA}.runs ADD COLUMN scorer_version INTEGER",
+            # SEGMENT LIST: each fact row's segment (NULL until the list is segmented) and the
+            # newest segmentation of each list with its profile.
+            f"ALTER TABLE {SCHEMA}.list_leads ADD COLUMN segment INTEGER",
+            f"""CREATE TABLE {SCHEMA}.segmentations (
+                list_id VARCHAR PRIMARY KEY,
+                created_at TIMESTAMP NOT NULL,
+                segments INTEGER NOT NULL,
+                by_columns JSON NOT NULL,
+                silhouette DOUBLE,
+                profile JSON NOT NULL,
+                model BLOB)""",
+            # RECORD OUTCOMES: closed deals linked to the delivery that produced each lead (list,
+            # run, fact row, score and scorer are snapshotted when recorded). Append only.
+            f"""CREATE TABLE {SCHEMA}.outcomes (
+                outcome_id BIGINT PRIMARY KEY,
+                batch_id VARCHAR NOT NULL,
+                recorded_at TIMESTAMP NOT NULL,
+                lead_id VARCHAR NOT NULL,
+                outcome DOUBLE NOT NULL,
+                happened_at TIMESTAMP,
+                list_id VARCHAR,
+                run_id VARCHAR,
+                row_id BIGINT,
+                score DOUBLE,
+                scorer_kind VARCHAR,
+                scorer_name VARCHAR,
+                scorer_version INTEGER,
+                records VARCHAR[],
+                origin VARCHAR)""",
+        ],
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

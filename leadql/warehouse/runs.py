@@ -47,6 +47,9 @@ class RunRecord:
     spend: list[SourceSpend] = field(default_factory=list)
     plan: dict[str, Any] = field(default_factory=dict)  # JSON-able
     warnings: list[str] = field(default_factory=list)
+    scorer_kind: str | None = None  # 'pattern' | 'model' when a pattern or model scored the leads
+    scorer_name: str | None = None
+    scorer_version: int | None = None
 
 
 def record_run(con: Any, run: RunRecord) -> None:
@@ -70,11 +73,12 @@ def insert_run(con: Any, run: RunRecord, *, list_id: str | None) -> None:
     con.execute(f"DELETE FROM {RUN_SOURCES} WHERE run_id = ?", [run.run_id])
     con.execute(f"DELETE FROM {RUNS} WHERE run_id = ?", [run.run_id])
     con.execute(
-        f"INSERT INTO {RUNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {RUNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             run.run_id, list_id, run.list_name, run.statement, run.started_at,
             run.finished_at, run.status, run.requested, run.delivered, run.budget, run.spent,
             json.dumps(run.plan, default=str), json.dumps(list(run.warnings)),
+            run.scorer_kind, run.scorer_name, run.scorer_version,
         ],
     )  # fmt: skip
     if run.spend:

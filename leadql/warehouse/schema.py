@@ -15,6 +15,8 @@ RUNS = f"{SCHEMA}.runs"
 RUN_SOURCES = f"{SCHEMA}.run_sources"
 LEADS = f"{SCHEMA}.leads"
 LIST_LEADS = f"{SCHEMA}.list_leads"
+SEGMENTATIONS = f"{SCHEMA}.segmentations"
+OUTCOMES = f"{SCHEMA}.outcomes"
 
 STAGE = "_stage"  # the executor's `ATTACH ':memory:' AS _stage`
 
