@@ -329,9 +329,36 @@ def _handler(statement: ast.Statement) -> Any:
         ast.EvaluatePredict: predict_statements.evaluate_predict,
         ast.EvaluateModel: predict_statements.evaluate_model,
         ast.ExplainModel: predict_statements.explain_model,
-        ast.Retrain: predict_statements.retrain,
-        ast.UseVersion: predict_statements.use_version,
+        ast.Retrain: _lifecycle("retrain"),
+        ast.UseVersion: _lifecycle("use_version"),
+        ast.CreatePattern: _lazy("leadql.patterns.statements", "create_pattern"),
+        ast.CreateTemplate: _lazy("leadql.templates", "create_template"),
+        ast.SegmentList: _lazy("leadql.segments", "segment_list"),
+        ast.RecordOutcomes: _lazy("leadql.feedback.outcomes", "record_outcomes"),
     }.get(type(statement))
+
+
+def _lazy(module: str, function: str) -> Any:
+    """A handler imported when first run (keeps start-up light and modules independent)."""
+
+    def run(ctx: Any, statement: Any) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(module), function)(ctx, statement)
+
+    return run
+
+
+def _lifecycle(function: str) -> Any:
+    """RETRAIN / USE … VERSION: models go to PREDICT's handlers, patterns to the patterns'."""
+
+    def run(ctx: Any, statement: Any) -> Any:
+        import importlib
+
+        module = "leadql.patterns.statements" if statement.kind == "PATTERN" else "leadql.predict.statements"
+        return getattr(importlib.import_module(module), function)(ctx, statement)
+
+    return run
 
 
 # ------------------------------------------------------------------------ helpers

@@ -304,6 +304,14 @@ def drop(ctx: Context, stmt: ast.Drop) -> Result:
         from leadql.predict.statements import drop_model
 
         return drop_model(ctx, stmt)
+    if stmt.kind == "PATTERN":
+        from leadql.patterns.statements import drop_pattern
+
+        return drop_pattern(ctx, stmt)
+    if stmt.kind == "TEMPLATE":
+        from leadql.templates import drop_template
+
+        return drop_template(ctx, stmt)
     kind = KIND.get(stmt.kind)
     if kind is None:
         raise ctx.unsupported(f"DROP {stmt.kind}", stmt)
@@ -397,6 +405,16 @@ def show(ctx: Context, stmt: ast.Show) -> Result:
         if stmt.what == "MODELS":
             return predict_statements.show_models(ctx, stmt)
         return predict_statements.show_history(ctx, stmt)
+    if stmt.what in ("PATTERNS", "PATTERN HISTORY"):
+        from leadql.patterns import statements as pattern_statements
+
+        if stmt.what == "PATTERNS":
+            return pattern_statements.show_patterns(ctx, stmt)
+        return pattern_statements.show_pattern_history(ctx, stmt)
+    if stmt.what == "TEMPLATES":
+        from leadql.templates import show_templates
+
+        return show_templates(ctx, stmt)
     raise ctx.unsupported(f"SHOW {stmt.what}", stmt)
 
 
@@ -407,6 +425,14 @@ def describe(ctx: Context, stmt: ast.Describe) -> Result:
         from leadql.predict.statements import describe_model
 
         return describe_model(ctx, stmt)
+    if stmt.kind == "PATTERN":
+        from leadql.patterns.statements import describe_pattern
+
+        return describe_pattern(ctx, stmt)
+    if stmt.kind == "TEMPLATE":
+        from leadql.templates import describe_template
+
+        return describe_template(ctx, stmt)
     kind = KIND.get(stmt.kind)
     if kind is None:
         raise ctx.unsupported(f"DESCRIBE {stmt.kind}", stmt)
