@@ -53,6 +53,7 @@ LOOKUP_KEYS = (
 MAX_ROUNDS = 6
 OVERBUY = 1.10  # buy 10% more candidates than the expected yield needs
 MIN_YIELD = 0.02
+SCORE_DEPTH = 4.0  # a pattern-ranked round buys up to this many times the candidates it needs
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Round:
     bought: list[tuple[str, str]] = field(default_factory=list)  # (source, staging table)
     entities: str = ""
     completable: str = ""  # entity ids whose every required category some held or looked-up record has
+    scores: str = ""  # MATCHING / LIKE: entity_id, score (from every value held or looked up)
     fused: str = ""
     delivered: int = 0
 
@@ -121,6 +123,7 @@ class FindRun:
         self.rounds_done: list[Round] = []
         # Fused columns: what was asked for plus the identity lead ids and suppression use.
         self._wanted = list(dict.fromkeys([*bound.required, *IDENTITY_KEYS]))
+        self.scorer = bound.scorer
 
     # ------------------------------------------------------------------ the run
     def run(self) -> tuple[Result, RunState]:
@@ -236,13 +239,27 @@ class FindRun:
             where.append(f"_record_key NOT IN ({bought})")
         where += self._not_already_held(available)
         order = " + ".join(f"({quote_ident(c)} IS NOT NULL)::INT" for c in self.bound.required if c in available)
+        order_by = f"{order} DESC, " if order else ""
+        if self.scorer is not None:
+            # Buy the records the pattern likes best first (scored on what this source knows), and
+            # more of them when the source knows little of what the pattern weighs: the rest is
+            # looked up before enrichment is bought, and only the best-scoring people are kept.
+            ranking = self.scorer.pattern.order_sql(set(self._columns(defn)))
+            if ranking:
+                order_by += f"({ranking}) DESC, "
+            depth = self._score_depth(defn)
+            affordable = int(max(Decimal(0), left) / per_candidate) if per_candidate > 0 else wanted * 2
+            wanted = max(1, min(affordable, math.ceil(wanted * depth)))
         ledger.charge_query(defn.name)
+
+        read = [0]  # records the scan returned (before duplicates and the budget cut)
 
         def keep(batch: Any) -> Any:
             """Pay for the batch's new records (as many as the budget allows) and stage only those:
             a retry re-reads records already held, which are neither paid nor staged twice."""
             import pyarrow as pa
 
+            read[0] += batch.num_rows
             keys = batch.column("_record_key").to_pylist()
             fresh = ledger.new_keys(defn.name, keys)
             fresh = fresh[: ledger.affordable(defn.name, len(fresh))]
@@ -259,7 +276,7 @@ class FindRun:
         table = self._fresh(defn.name, f"r{round_.number}", "cands")
         request = scans.ScanRequest(
             defn, table, self._columns(defn), where=" AND ".join(f"({w})" for w in where) or None,
-            order_by=(f"{order} DESC, _record_key" if order else "_record_key"),
+            order_by=order_by + "_record_key",
             limit=wanted, keep=keep, purpose="buy",
         )  # fmt: skip
         started = time.perf_counter()
@@ -282,7 +299,7 @@ class FindRun:
                 state.delivered += round_.delivered
                 self.rounds_done.append(round_)
             return None
-        if outcome.rows < wanted and ledger.affordable(defn.name, 1) > 0:
+        if read[0] < wanted and ledger.affordable(defn.name, 1) > 0:
             self._mark_exhausted(plan)  # asked for more than it holds
         return outcome.rows
 
@@ -303,6 +320,15 @@ class FindRun:
                                  for name in suppliers):  # fmt: skip
                 return True
         return False
+
+    def _score_depth(self, defn: Any) -> float:
+        """How many times more candidates than needed a pattern-ranked round buys, to keep the
+        best-scoring: more when the driver knows little of what the pattern weighs (its order is
+        then a weak guide). OPTIMIZE FOR COST buys at most twice what is needed; otherwise the
+        money the BUDGET leaves is traded for a better list, up to SCORE_DEPTH times."""
+        unknown = 1.0 - self.scorer.pattern.coverage(set(self._columns(defn)))
+        most = 2.0 if self.bound.statement.clauses.optimize == "COST" else SCORE_DEPTH
+        return 1.0 + (most - 1.0) * max(unknown, 0.5)
 
     def _not_already_held(self, available: set[str]) -> list[str]:
         """Skip people already bought in an earlier round (same email or phone)."""
@@ -337,6 +363,7 @@ class FindRun:
             self._tables.append(table)
             requests.append(scans.ScanRequest(defn, table, self._columns(defn), where=where, purpose="lookup"))
             lookups.append((defn.name, table))
+        scoring = self._scoring_lookups(plan, keys_table, round_, requests)
         outcomes = scans.run_parallel(self.ws, requests, self.categories, threads=self.threads,
                                       progress=self.progress)  # fmt: skip
         for outcome in outcomes:
@@ -347,10 +374,35 @@ class FindRun:
                 state.warnings.append(f"source {outcome.source} failed after {outcome.attempts} attempts "
                                       f"({outcome.error.message}); continued without it")  # fmt: skip
         lookups = [(n, t) for n, t in lookups if n not in state.failed]
-        round_.entities = self._resolve([round_.candidates] + [t for _, t in lookups])
+        scoring = [(n, t) for n, t in scoring if n not in state.failed]
+        round_.entities = self._resolve([round_.candidates] + [t for _, t in lookups + scoring])
         round_.completable = self._completable(round_, [t for _, t in lookups])
+        if self.scorer is not None:
+            round_.scores = self._score_round(round_, [t for _, t in lookups + scoring])
+            self._keep_best(round_)
         for name, table in sorted(lookups, key=lambda item: -self._quality_rank(item[0])):
             self._buy_matches(name, table, round_)
+
+    def _scoring_lookups(self, plan: Plan, keys: dict[str, str], round_: Round,
+                         requests: list[Any]) -> list[tuple[str, str]]:  # fmt: skip
+        """MATCHING / LIKE: also look the round's people up in pool sources outside the plan that
+        know categories the pattern reads, so the score uses them. Nothing is bought from these,
+        and sources charging per query are not asked (a look-up must stay free)."""
+        if self.scorer is None:
+            return []
+        out = []
+        used = set(plan.sources) | set(self.state.failed)
+        for defn in self.bound.pool:
+            if defn.name in used or defn.price_per_query > 0 or not set(defn.mappings) & set(self.bound.scoring):
+                continue
+            where = self._lookup_where(defn, keys)
+            if where is None:
+                continue
+            table = self._fresh(defn.name, f"r{round_.number}", "score")
+            self._tables.append(table)
+            requests.append(scans.ScanRequest(defn, table, self._columns(defn), where=where, purpose="lookup"))
+            out.append((defn.name, table))
+        return out
 
     def _completable(self, round_: Round, lookups: list[str]) -> str:
         """The round's people who can be delivered: every required category has a value in a record
@@ -373,6 +425,65 @@ class FindRun:
         """)  # fmt: skip
         self._tables.append(out)
         return out
+
+    def _score_round(self, round_: Round, lookups: list[str]) -> str:
+        """Score each of the round's people with the pattern, on every value the sources hold about
+        them (records bought or only looked up: looking is free), taking per category the value of
+        the best source. Vectorised: one Arrow table scored in batches."""
+        import pyarrow as pa
+
+        started = time.perf_counter()
+        cats = [c for c in self.bound.scoring]
+        tables = [t for _, t in round_.bought] + lookups
+        quality = {}
+        parts = []
+        for t in tables:
+            cols = self._table_columns(t)
+            items = [f"({quote_ident(c)})::VARCHAR AS {quote_ident(c)}" if c in cols else f"NULL::VARCHAR AS {quote_ident(c)}"
+                     for c in cats]  # fmt: skip
+            parts.append(f"SELECT _source, _record_key{''.join(', ' + i for i in items)} FROM {t}")
+        for defn in self.bound.pool:
+            quality[defn.name] = self._quality_rank(defn.name)
+        qualities = ", ".join(f"({quote_str(n)}, {q!r})" for n, q in quality.items()) or "(NULL, 0.0)"
+        picks = ", ".join(f"arg_max(r.{quote_ident(c)}, q.q) FILTER (WHERE r.{quote_ident(c)} IS NOT NULL) "
+                          f"AS {quote_ident(c)}" for c in cats)  # fmt: skip
+        values = self.con.sql(f"""
+            WITH q(_source, q) AS (VALUES {qualities})
+            SELECT e.entity_id{', ' + picks if picks else ''}
+            FROM ({' UNION ALL '.join(parts)}) AS r
+            JOIN {round_.entities} AS e ON e._source = r._source AND e._record_key = r._record_key
+            LEFT JOIN q ON q._source = r._source
+            WHERE e.entity_id IN (SELECT entity_id FROM {round_.completable})
+            GROUP BY e.entity_id
+        """).to_arrow_table()  # fmt: skip
+        types = {c: self.categories[c.lower()].type for c in cats}
+        frame_table = pa.table({c: _typed(values.column(c), types[c]) for c in cats}) if cats else values
+        scores = self.scorer.pattern.score_arrow(frame_table) if values.num_rows else []
+        out = self._fresh("scores", str(round_.number))
+        self.con.register("_leadql_scores", pa.table({"entity_id": values.column("entity_id"),
+                                                      "score": pa.array(scores, pa.float64())}))  # fmt: skip
+        try:
+            self.con.execute(f"CREATE TABLE {out} AS SELECT * FROM _leadql_scores")
+        finally:
+            self.con.unregister("_leadql_scores")
+        self._tables.append(out)
+        self.state.steps.append(StepStats("Score", values.num_rows, Decimal(0), time.perf_counter() - started,
+                                          f"round {round_.number}"))  # fmt: skip
+        return out
+
+    def _keep_best(self, round_: Round) -> None:
+        """Enrichment is bought only for the best-scoring people that can be completed (at least
+        MIN SCORE), as many as the request still needs with a margin for later filters."""
+        bound, scorer = self.bound, self.scorer
+        needed = None if bound.count is None else bound.count - self.state.delivered
+        conditions = [f"score >= {scorer.min_score!r}"] if scorer.min_score is not None else []
+        limit = f"LIMIT {max(needed + 20, math.ceil(needed * 1.25))}" if needed is not None else ""
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        best = self._fresh("best", str(round_.number))
+        self.con.execute(f"CREATE TABLE {best} AS SELECT entity_id FROM {round_.scores} {where} "
+                         f"ORDER BY score DESC, entity_id {limit}")  # fmt: skip
+        self._tables.append(best)
+        round_.completable = best
 
     def _lookup_keys(self, candidates: str) -> dict[str, str]:
         """Per lookup key, a staged table of the candidates' values (read once, used by every
@@ -498,6 +609,12 @@ class FindRun:
         started = time.perf_counter()
         self.con.execute(fusion.fuse_sql(records, round_.entities, self.categories, self._wanted, out))
         self._tables.append(out)
+        if round_.scores:
+            scored = self._fresh("scored", str(round_.number))
+            self.con.execute(f"CREATE TABLE {scored} AS SELECT f.*, s.score FROM {out} AS f "
+                             f"LEFT JOIN {round_.scores} AS s ON s.entity_id = f.entity_id")  # fmt: skip
+            self._tables.append(scored)
+            out = scored
         round_.fused = out
         count = int(self.con.execute(f"SELECT count(*) FROM ({self._filtered_sql(out)})").fetchall()[0][0])
         state.steps.append(StepStats("Fuse", count, Decimal(0), time.perf_counter() - started,
@@ -509,6 +626,10 @@ class FindRun:
         req = list(bound.required)
         conditions = [f"{quote_ident(c)} IS NOT NULL" for c in req]
         conditions += [f"({p.sql})" for p in bound.predicates]
+        if self.scorer is not None:
+            conditions.append("score IS NOT NULL")
+            if self.scorer.min_score is not None:
+                conditions.append(f"score >= {self.scorer.min_score!r}")
         if self.suppression is not None:
             predicate = self.suppression.predicate(set(self._wanted) & set(IDENTITY))
             if predicate:  # keys only enrichment revealed (a phone on a do-not-call list) count too
@@ -533,9 +654,10 @@ class FindRun:
         all_fused = " UNION ALL BY NAME ".join(f"SELECT * FROM {t}" for t in fused)
         ident_cols = list(IDENTITY_KEYS)
         picked = self._fresh("picked", "final")
+        rank = "score DESC, " if self.scorer is not None else ""
         self.con.execute(
             f"CREATE OR REPLACE TABLE {picked} AS SELECT * FROM ({self._filtered_sql(f'({all_fused})')}) "
-            f"ORDER BY _quality DESC, cost, entity_id {limit}"
+            f"ORDER BY {rank}_quality DESC, cost, entity_id {limit}"
         )
         self._tables.append(picked)
         idents = ", ".join(
@@ -549,13 +671,14 @@ class FindRun:
         provenance = "map([" + ", ".join(quote_str(c) for c in shown) + "], [" + ", ".join(
             quote_ident("_prov_" + c) for c in shown) + "])"
         columns = ", ".join(f"p.{quote_ident(c)}" for c in shown)
+        score = "round(p.score, 4) AS score, " if self.scorer is not None else ""
         table = self.con.sql(f"""
-            SELECT i.lead_id, {columns}, round(p._quality, 4) AS quality, p.cost,
+            SELECT i.lead_id, {columns}, {score}round(p._quality, 4) AS quality, p.cost,
                    {provenance} AS provenance, p.records
             FROM {picked} AS p JOIN {ids} AS i ON i.entity_id = p.entity_id
             -- two entities matching one known lead are one person: deliver it once
-            QUALIFY row_number() OVER (PARTITION BY i.lead_id ORDER BY p._quality DESC, p.cost, p.entity_id) = 1
-            ORDER BY p._quality DESC, p.cost, i.lead_id
+            QUALIFY row_number() OVER (PARTITION BY i.lead_id ORDER BY {rank.replace('score', 'p.score')}p._quality DESC, p.cost, p.entity_id) = 1
+            ORDER BY {rank.replace('score', 'p.score')}p._quality DESC, p.cost, i.lead_id
         """).to_arrow_table()  # fmt: skip
         identities = self.con.sql(f"""
             SELECT i.lead_id, t.* EXCLUDE (entity_id) FROM {identity_table} AS t
@@ -565,6 +688,8 @@ class FindRun:
 
     def _empty(self, shown: list[str]) -> Any:
         cols = ", ".join(f"NULL::{self.categories[c.lower()].type} AS {quote_ident(c)}" for c in shown)
+        if self.scorer is not None:
+            cols += ", NULL::DOUBLE AS score"
         return self.con.sql(
             f"SELECT NULL::VARCHAR AS lead_id, {cols}, NULL::DOUBLE AS quality, NULL::DECIMAL(18,6) AS cost, "
             "NULL::MAP(VARCHAR, VARCHAR) AS provenance, NULL::VARCHAR[] AS records WHERE false"
@@ -622,7 +747,7 @@ class FindRun:
         return next(d for d in self.bound.pool if d.name == name)
 
     def _columns(self, defn: Any) -> list[str]:
-        wanted = set(self.bound.required) | set(IDENTITY)
+        wanted = set(self.bound.required) | set(IDENTITY) | set(self.bound.scoring)
         return [c for c in defn.mappings if c in wanted]
 
     def _fresh(self, *parts: str) -> str:
@@ -666,6 +791,9 @@ class FindRun:
             started_at=self.started, finished_at=datetime.now(timezone.utc).replace(tzinfo=None),
             status=status, requested=bound.count, delivered=delivered, budget=bound.budget,
             spent=state.ledger.spent, spend=spend, plan=state.plan.summary(), warnings=list(state.warnings),
+            scorer_kind="pattern" if self.scorer is not None else None,
+            scorer_name=self.scorer.name if self.scorer is not None else None,
+            scorer_version=self.scorer.version if self.scorer is not None else None,
         )  # fmt: skip
 
     def _cleanup(self) -> None:
@@ -679,6 +807,20 @@ class FindRun:
                 self.suppression.drop(self.con)
             except Exception:  # noqa: BLE001
                 pass
+
+
+def _typed(column: Any, type_sql: str) -> Any:
+    """A VARCHAR column of values back to the category's type (numbers as float64)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = type_sql.upper()
+    if t == "BOOLEAN":
+        lowered = pc.utf8_lower(column)
+        return pc.if_else(pc.is_null(lowered), pa.scalar(None, pa.bool_()), pc.equal(lowered, "true"))
+    if t.startswith("DECIMAL") or t in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "REAL"):
+        return pc.cast(column, pa.float64(), safe=False)
+    return column
 
 
 def _quality(defn: Any) -> float | None:

@@ -31,6 +31,21 @@ MAX_COUNT = 100_000_000
 
 
 @dataclass
+class Scorer:
+    """The pattern ranking a FIND: saved (MATCHING name, version) or learned for it (LIKE)."""
+
+    pattern: Any  # leadql.patterns.learn.Pattern
+    name: str | None
+    version: int | None
+    min_score: float | None
+    learned_from: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} v{self.version}" if self.name else f"LIKE {self.learned_from}"
+
+
+@dataclass
 class BoundFind:
     statement: ast.Find
     text: str
@@ -49,6 +64,15 @@ class BoundFind:
     into_list: str | None
     today: date = field(default_factory=date.today)
     warnings: list[str] = field(default_factory=list)
+    scorer: Scorer | None = None  # MATCHING / LIKE: the pattern that ranks the leads
+
+    @property
+    def scoring(self) -> tuple[str, ...]:
+        """Categories the pattern reads that some pool source sells (looked up, not bought)."""
+        if self.scorer is None:
+            return ()
+        sold = {c.lower() for d in self.pool for c in d.mappings}
+        return tuple(c for c in self.scorer.pattern.categories if c in sold)
 
     @property
     def where_text(self) -> str:
@@ -56,12 +80,12 @@ class BoundFind:
 
 
 def bind_find(ctx: Context, stmt: ast.Find) -> BoundFind:
+    if stmt.clauses.template is not None:
+        from leadql.templates import expand_template
+
+        stmt = expand_template(ctx, stmt)  # a plain FIND from here on (BoundFind.statement too)
     clauses = stmt.clauses
     text = ctx.text
-    for node, words in ((clauses.like, "FIND … LIKE"), (clauses.matching, "FIND … MATCHING"),
-                        (clauses.template, "FIND … USING TEMPLATE")):  # fmt: skip
-        if node is not None:
-            raise ctx.unsupported(words, node)
     catalog = ctx.catalog
     categories = catalog.categories()
 
@@ -124,12 +148,38 @@ def bind_find(ctx: Context, stmt: ast.Find) -> BoundFind:
             "FIND needs at least one attribute (WITH …) or condition (WHERE …)", span=stmt.span, text=text,
             hint="e.g. FIND 100 leads WITH email, phone BUDGET 50",
         )  # fmt: skip
+    scorer = _scorer(ctx, stmt, pool)
     return BoundFind(
         statement=stmt, text=text, count=count, attributes=attributes, required=tuple(required),
         predicates=predicates, categories=categories, pool=pool, exclusions=exclusions,
         budget=budget, quality=quality, fresher_than_days=fresher,
-        optimize=clauses.optimize or "COST", estimate=clauses.estimate, into_list=into,
+        optimize=clauses.optimize or "COST", estimate=clauses.estimate, into_list=into, scorer=scorer,
     )  # fmt: skip
+
+
+def _scorer(ctx: Context, stmt: ast.Find, pool: list[DataDef]) -> Scorer | None:
+    """MATCHING pattern [MIN SCORE s] loads the saved pattern; LIKE table [WHERE …] learns one
+    for this request from the pool it may buy from."""
+    clauses = stmt.clauses
+    if clauses.matching is None and clauses.like is None:
+        return None
+    from leadql.patterns import statements as patterns
+
+    if clauses.matching is not None:
+        pattern, version = patterns.load(ctx, clauses.matching.pattern)
+        name = clauses.matching.pattern.value
+        min_score = None
+        if clauses.matching.min_score is not None:
+            value = ctx.decimal_value(clauses.matching.min_score, "MIN SCORE")
+            if not 0 <= value <= 1:
+                raise LeadQLTypeError(f"MIN SCORE is a score between 0 and 1, not {value}",
+                                      span=_span(clauses.matching.min_score, clauses.matching), text=ctx.text,
+                                      hint="e.g. MIN SCORE 0.7")  # fmt: skip
+            min_score = float(value)
+        return Scorer(pattern, name, version, min_score)
+    like = clauses.like
+    learned = patterns.learn(ctx, f"like_{like.table.value}", like.table, like.where, pool=pool)
+    return Scorer(learned.pattern, None, None, None, learned_from=learned.origin)
 
 
 def _span(node: Any, fallback: ast.Node) -> Any:

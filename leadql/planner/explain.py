@@ -52,6 +52,15 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
         )  # fmt: skip
         for note in solver.get("notes") or []:
             lines.append(f"  solver: {note}")
+    scorer = bound.scorer
+    if scorer is not None:
+        pattern = scorer.pattern
+        knows = pattern.coverage(set(planning.profiles[plan.driver].categories)) if plan.driver in planning.profiles else 0.0
+        line = (f"Pattern: {scorer.label} ({pattern.algorithm} on {', '.join(pattern.categories)}); "
+                f"driver {plan.driver} knows {knows:.0%} of its weight")  # fmt: skip
+        if scorer.min_score is not None:
+            line += f"; MIN SCORE {scorer.min_score:g} keeps ~{pattern.share_above(scorer.min_score):.0%} of the pool"
+        lines.append(line)
     actual = _actuals(state)
     lines.append("Steps:")
     step = 0
@@ -69,7 +78,8 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
     suppress = ""
     if bound.exclusions:
         suppress = " minus " + ", ".join(f"{k} {n}" for k, n in bound.exclusions)
-    add(f"Scan[{plan.driver}] filters=({filters}){suppress} order=completeness limit≈{plan.candidates:,.0f}"
+    order = "completeness, pattern score" if scorer is not None else "completeness"
+    add(f"Scan[{plan.driver}] filters=({filters}){suppress} order={order} limit≈{plan.candidates:,.0f}"
         f"  est rows {plan.candidates:,.0f}, cost ${driver.expected_cost}", f"Scan[{plan.driver}]")
     enrichers = [u for u in plan.uses if u.role == "enrich"]
     for use in enrichers:
@@ -80,6 +90,10 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
             f"Lookup[{use.name}]")  # fmt: skip
     add("Resolve[all records] exact email/phone links, then Fellegi–Sunter (Splink) on names, birth date, "
         "address", "Resolve")
+    if scorer is not None:
+        keep = f" ≥ MIN SCORE {scorer.min_score:g}" if scorer.min_score is not None else ""
+        add(f"Score[pattern {scorer.label}] every candidate on the values held or looked up; enrich only the "
+            f"best{keep}", "Score")  # fmt: skip
     for use in enrichers:
         add(f"Buy[{use.name}] records of r0's people that fill a missing category", f"Buy[{use.name}]")
     add("Fuse[by entity] vote per value, weighted by source quality × freshness (ACCU)", "Fuse")
@@ -92,7 +106,8 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
     if bound.quality is not None:
         conditions.append(f"quality >= {bound.quality:g}")
     add(f"Filter[fused] {'; '.join(conditions)}")
-    add("Rank[filtered] quality desc, cost asc" + (f"  Limit {bound.count:,}" if bound.count else ""))
+    add(("Rank[filtered] score desc, quality desc, cost asc" if scorer is not None
+         else "Rank[filtered] quality desc, cost asc") + (f"  Limit {bound.count:,}" if bound.count else ""))
     if bound.into_list:
         add(f"Sink[LIST {bound.into_list}] atomic append with provenance and spend")
     lines.append("Completeness expected: " + ", ".join(f"{k} {v:.0%}" for k, v in plan.completeness.items()))

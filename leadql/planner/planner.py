@@ -306,9 +306,14 @@ def _rank(plans: list[Plan], objective: str, count: int | None) -> list[Plan]:
 
 def _scorer(bound: BoundFind, usable: dict[str, SourceProfile], pooled: Any, overlaps: Overlaps) -> Any:
     """score() for this request: (driver, sources, count, budget) → the exactly scored Plan."""
+    # MIN SCORE keeps only the share of the pool the pattern scores that high (from its background).
+    scorer = bound.scorer
+    passing = scorer.pattern.share_above(scorer.min_score) if scorer and scorer.min_score is not None else 1.0
+    selectivity = pooled if passing >= 1.0 else (lambda predicates: pooled(predicates) * passing)
+
     def rescore(driver: str, sources: list[str], count: int | None, budget: Decimal | None) -> Plan:
         return score(usable[driver], [usable[n] for n in sources], required=bound.required,
-                     predicates=bound.predicates, pooled_selectivity=pooled, count=count,
+                     predicates=bound.predicates, pooled_selectivity=selectivity, count=count,
                      budget=budget, quality_floor=bound.quality, overlaps=overlaps)  # fmt: skip
 
     return rescore

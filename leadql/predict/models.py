@@ -398,6 +398,7 @@ def train(
     progress: Progress | None = None,
     k: int | None = None,
     baseline_feature: str | None = None,
+    regularization: float = 1.0,
 ) -> TrainedModel:
     """Fit a model on the training table, validate it on a later time slice, calibrate it.
 
@@ -452,7 +453,7 @@ def train(
 
     report("fitting", 0.1)
     pipeline, fit_notes = _fit_pipeline(
-        X_tr, y_tr, task_type, algorithm, features, categorical, seed
+        X_tr, y_tr, task_type, algorithm, features, categorical, seed, regularization
     )
     notes.extend(fit_notes)
     estimator = pipeline.named_steps["model"]
@@ -673,7 +674,9 @@ def _usable(y_tr: np.ndarray, y_va: np.ndarray, task_type: str) -> tuple[bool, s
     return True, ""
 
 
-def _fit_pipeline(X, y, task_type, algorithm, features, categorical, seed):
+def _fit_pipeline(X, y, task_type, algorithm, features, categorical, seed, regularization=1.0):
+    """`regularization`: the logistic regression's C (smaller = stronger; patterns learning from
+    few examples use less than PREDICT's 1.0)."""
     notes: list[str] = []
     classification = task_type != "regression"
     mode = "ordinal" if algorithm == "gbm" else "onehot"
@@ -705,7 +708,7 @@ def _fit_pipeline(X, y, task_type, algorithm, features, categorical, seed):
     elif classification:
         from sklearn.linear_model import LogisticRegression
 
-        est = LogisticRegression(C=1.0, max_iter=2000)
+        est = LogisticRegression(C=regularization, max_iter=2000)
     else:
         # "logistic" for a numeric target means the linear counterpart: ridge regression.
         from sklearn.linear_model import Ridge

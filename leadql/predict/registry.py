@@ -212,9 +212,9 @@ def headline(metrics: dict[str, Any], task_type: str) -> tuple[str | None, float
     return None, None
 
 
-def history(con: Any, name: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """SHOW MODEL HISTORY: versions with metrics and the events that touched them."""
-    require(con, name)
+def history(con: Any, name: str, kind: str = MODEL) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """SHOW MODEL|PATTERN HISTORY: versions with metrics and the events that touched them."""
+    require(con, name, kind)
     columns = ["version", "created_at", "in_use", "task", "algorithm", "train_from", "train_to",
                "train_rows", "metric", "value", "change", "events"]  # fmt: skip
     head = head_version(con, name)

@@ -1,0 +1,1 @@
+"""Patterns: lookalike learning from known buyers (CREATE PATTERN, FIND … LIKE / MATCHING)."""
