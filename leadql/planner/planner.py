@@ -140,7 +140,7 @@ def plan_find(ctx: Context, bound: BoundFind, *, exclude_sources: frozenset[str]
             "no set of sources covers every category asked for", span=bound.statement.span,
             text=bound.text, hint="EXPLAIN shows which sources hold what",
         )  # fmt: skip
-    ranked = _rank(list(plans.values()), bound.optimize, count)
+    ranked = _rank(list(plans.values()), bound.optimize, count, _pattern_knowledge(bound, usable))
     chosen, rest = ranked[0], ranked[1:SHOWN_ALTERNATIVES + 1]
     if max(p.expected_count for p in ranked) < 1:
         _nothing_to_buy(bound, ranked, rescore, budget, warnings)
@@ -284,7 +284,18 @@ def _problem(bound: BoundFind, driver: SourceProfile, usable: dict[str, SourcePr
                              "QUALITY" if bound.optimize == "QUALITY" else "COST"), names
 
 
-def _rank(plans: list[Plan], objective: str, count: int | None) -> list[Plan]:
+def _pattern_knowledge(bound: BoundFind, usable: dict[str, SourceProfile]) -> Any:
+    """MATCHING / LIKE without an explicit OPTIMIZE FOR COST: plans whose driver knows more of
+    what the pattern weighs rank first (in steps of 10%), then by the objective. The driver's
+    records are bought in the pattern's order, so a driver that knows the pattern buys better
+    leads for the same money."""
+    scorer = bound.scorer
+    if scorer is None or bound.statement.clauses.optimize == "COST":
+        return None
+    return lambda plan: round(scorer.pattern.coverage(set(usable[plan.driver].categories)), 1)
+
+
+def _rank(plans: list[Plan], objective: str, count: int | None, knows: Any = None) -> list[Plan]:
     """Best first. Plans expected to deliver the count compete on the objective; when none can,
     plans within 5% of the largest expected count do (a few leads more are not worth any price)."""
     best_count = max(p.expected_count for p in plans)
@@ -301,6 +312,8 @@ def _rank(plans: list[Plan], objective: str, count: int | None) -> list[Plan]:
         key = lambda p: (-round(p.expected_count), p.cost, -p.quality)  # noqa: E731
     else:
         key = lambda p: (not meets(p), p.cost if meets(p) else -p.expected_count, -p.quality)  # noqa: E731
+    if knows is not None:
+        return sorted(plans, key=lambda p: (not meets(p), -knows(p), *key(p), p.driver, tuple(p.sources)))
     return sorted(plans, key=lambda p: (*key(p), p.driver, tuple(p.sources)))
 
 

@@ -31,6 +31,7 @@ from leadql.warehouse.schema import (
     LISTS,
     MEASURES,
     RESERVED,
+    SEGMENTATIONS,
     data_table,
     now,
     view_name,
@@ -145,6 +146,7 @@ def write_list(
             info = _save_list(con, list_name, attributes, types, run)
             insert_run(con, run, list_id=info.list_id)
             _insert_rows(con, info, arrow_name, types, run)
+            _assign_segments(con, info, run)
             upsert_leads(con, arrow_name, identity_sql, run.finished_at)
             create_view(con, info)
     except LeadQLError:
@@ -298,14 +300,23 @@ def _insert_rows(con: Any, info: ListInfo, arrow_name: str, types: dict[str, str
     )
 
 
+def _assign_segments(con: Any, info: ListInfo, run: RunRecord) -> None:
+    """A segmented list's new rows join their nearest segment (see leadql/segments.py)."""
+    from leadql.segments import assign_appended
+
+    assign_appended(con, info, run.run_id)
+
+
 def create_view(con: Any, info: ListInfo) -> None:
     """(Re)create `main.<name>`: lead_id, the attributes, [score], quality, cost, provenance,
-    records, run_id; rows in delivery order."""
+    records, run_id, and [segment] once SEGMENT LIST has segmented it; rows in delivery order."""
     attributes = "".join(f"d.{quote_ident(c['name'])}, " for c in info.columns)
     score = "f.score, " if info.scored else ""
+    segmented = first_row(con.execute(f"SELECT 1 FROM {SEGMENTATIONS} WHERE list_id = ?", [info.list_id]))
+    segment = ", f.segment" if segmented else ""
     con.execute(
         f"CREATE OR REPLACE VIEW {view_name(info.name)} AS "
-        f"SELECT f.lead_id, {attributes}{score}f.quality, f.cost, f.provenance, f.records, f.run_id "
+        f"SELECT f.lead_id, {attributes}{score}f.quality, f.cost, f.provenance, f.records, f.run_id{segment} "
         f"FROM {LIST_LEADS} AS f JOIN {data_table(info.list_id)} AS d ON d.row_id = f.row_id "
         f"WHERE f.list_id = {quote_str(info.list_id)} ORDER BY f.row_id"
     )
@@ -321,5 +332,6 @@ def drop_list(con: Any, name: str) -> bool:
         con.execute(f"DROP VIEW IF EXISTS {view_name(info.name)}")
         con.execute(f"DROP TABLE IF EXISTS {data_table(info.list_id)}")
         con.execute(f"DELETE FROM {LIST_LEADS} WHERE list_id = ?", [info.list_id])
+        con.execute(f"DELETE FROM {SEGMENTATIONS} WHERE list_id = ?", [info.list_id])
         con.execute(f"DELETE FROM {LISTS} WHERE list_id = ?", [info.list_id])
     return True
