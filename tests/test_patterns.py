@@ -195,3 +195,21 @@ def test_explain_shows_the_pattern_steps(ws):
     assert "Rank[filtered] score desc" in text
     quote = ws.execute("FIND 50 leads WITH email MATCHING keyboard_buyers MIN SCORE 0.55 BUDGET 10 ESTIMATE")
     assert quote.cost == 0
+
+
+def test_retrain_learns_from_recorded_outcomes(ws):
+    """Won leads the pattern scored join its examples, lost ones its background."""
+    ws.execute("FIND 80 leads WITH email MATCHING keyboard_buyers BUDGET 10 INTO LIST kb_test")
+    leads = [r[0] for r in ws.execute("SELECT lead_id FROM kb_test ORDER BY score DESC").rows]
+    ws.con.execute("""
+        INSERT INTO _leadql.outcomes (outcome_id, batch_id, recorded_at, lead_id, outcome, scorer_kind,
+                                      scorer_name, scorer_version)
+        SELECT row_number() OVER (), 'b1', now()::TIMESTAMP, lead_id, CASE WHEN i < 30 THEN 1 ELSE 0 END,
+               'pattern', 'keyboard_buyers', 1
+        FROM (SELECT unnest(?) AS lead_id, generate_subscripts(?, 1) AS i)
+    """, [leads, leads])  # fmt: skip
+    message = ws.execute("RETRAIN PATTERN keyboard_buyers").message
+    won = min(29, len(leads))
+    assert "version 2" in message and f"{won} won and {len(leads) - won} lost outcomes added" in message, message
+    described = dict((r[1], r[3]) for r in ws.execute("DESCRIBE PATTERN keyboard_buyers").rows if r[0] == "setting")
+    assert described["version"] == "versions 1, 2"

@@ -154,6 +154,7 @@ def bind_find(ctx: Context, stmt: ast.Find) -> BoundFind:
         predicates=predicates, categories=categories, pool=pool, exclusions=exclusions,
         budget=budget, quality=quality, fresher_than_days=fresher,
         optimize=clauses.optimize or "COST", estimate=clauses.estimate, into_list=into, scorer=scorer,
+        warnings=list(getattr(stmt, "notes", ())),
     )  # fmt: skip
 
 

@@ -83,6 +83,7 @@ def plan_find(ctx: Context, bound: BoundFind, *, exclude_sources: frozenset[str]
     failure with what is left."""
     started = time.perf_counter()
     profiles, warnings = profiles_for(ctx, bound)
+    warnings = list(bound.warnings) + warnings
     budget = bound.budget if budget is None else budget
     count = bound.count if count is None else count
     excluded: dict[str, str] = {n: "failed during this run" for n in exclude_sources}
