@@ -87,7 +87,7 @@ def learn(ctx: Context, name: str, table: ast.Ident, where: ast.Expr | None, *, 
                 lost_table = lost[0]
                 counts["lost"] = lost[1]
         positives = appraiser.appraise(seeds)
-        sample = appraiser.sample(background or DEFAULT_BACKGROUND)
+        sample = appraiser.sample(background or getattr(ctx.ws, "pattern_background", None) or DEFAULT_BACKGROUND)
         negatives = appraiser.appraise(sample + ([lost_table] if lost_table else []))
     pos = positives.table.to_pandas()
     described = int((pos["_matched"] > 0).sum())
