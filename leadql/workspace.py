@@ -61,6 +61,7 @@ class Workspace:
         self.progress: Any = None  # callable(event dict) for long statements; see leadql/progress.py
         self.scan_threads = 0  # threads for parallel source scans; 0 = one per CPU core
         self.predict_settings: Any = None  # leadql.predict.labels.PredictSettings; None = defaults
+        self.pattern_background: int | None = None  # background records a pattern samples; None = 6,000
         self._closed = False
         self.base_dir = Path(self.path).resolve().parent if self.path else Path.cwd()
         try:
@@ -305,7 +306,7 @@ class Workspace:
 
 # FIND checks ESTIMATE itself; PREDICT checks AS MODEL / INTO LIST itself.
 _READS = (ast.Show, ast.Describe, ast.Profile, ast.Explain, ast.Find, ast.Predict, ast.EvaluatePredict,
-          ast.EvaluateModel, ast.ExplainModel)  # fmt: skip
+          ast.EvaluateModel, ast.ExplainModel, ast.EvaluateOutcomes)  # fmt: skip
 
 
 def _handler(statement: ast.Statement) -> Any:
@@ -335,6 +336,7 @@ def _handler(statement: ast.Statement) -> Any:
         ast.CreateTemplate: _lazy("leadql.templates", "create_template"),
         ast.SegmentList: _lazy("leadql.segments", "segment_list"),
         ast.RecordOutcomes: _lazy("leadql.feedback.outcomes", "record_outcomes"),
+        ast.EvaluateOutcomes: _lazy("leadql.feedback.evaluate", "evaluate_outcomes"),
     }.get(type(statement))
 
 

@@ -302,6 +302,11 @@ def test_into_list_writes_scored_leads(crm_ws):
     assert "20 leads into list hot" in result.message
     rows = crm_ws.execute("SELECT * FROM hot ORDER BY score DESC").to_pandas()
     assert len(rows) == 20 and rows["email"].str.endswith("@example.com").all()
+    # a saved model's run names it, so outcomes recorded later trace back to the version
+    crm_ws.execute(CONVERT + " AS MODEL conv LIMIT 5 INTO LIST hot")
+    runs = crm_ws.execute("SELECT scorer_kind, scorer_name, scorer_version FROM _leadql.runs "
+                          "WHERE list_name = 'hot' ORDER BY started_at").rows  # fmt: skip
+    assert runs == [(None, None, None), ("model", "conv", 1)]
 
 
 def test_leakage_guard_scores_at_t_ignore_later_data(crm, tmp_path):

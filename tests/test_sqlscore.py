@@ -1,4 +1,4 @@
-"""gbm scoring as SQL (leadql.predict.sqlscore) gives exactly the scores of models.predict."""
+"""gbm and logistic scoring as SQL (leadql.predict.sqlscore) give the scores of models.predict."""
 
 from __future__ import annotations
 
@@ -155,10 +155,34 @@ def test_unsupported_models_return_none():
             X, np.digitize(z, [-1, 1]), times, task_type="multiclass_classification",
             categorical=["cat a", "c2"],
         )  # fmt: skip
-    assert sqlscore.compile_gbm(logistic) is None
+    assert sqlscore.compile_gbm(logistic) is None  # (scored by compile_linear instead)
     con = _table()
-    assert sqlscore.score_sql(con, logistic, "feats") is None
     assert sqlscore.compile_gbm(multi) is None
+    assert sqlscore.compile_linear(multi) is None
+    assert sqlscore.score_sql(con, multi, "feats") is None
+
+
+@pytest.mark.parametrize("task_type", ["binary_classification", "regression"])
+def test_logistic_and_ridge_as_a_linear_sum(task_type):
+    """The linear models: imputation, scaling and one-hot groups (kept values, "(missing)",
+    "other", unseen) in SQL give models.predict's scores, calibrator included."""
+    X, z = _frame(3000, 1)
+    rng = np.random.default_rng(5)
+    y = z + rng.normal(size=len(z)) if task_type == "regression" else (rng.random(len(z)) < 1 / (1 + np.exp(-z))).astype(int)
+    times = TIMES[np.arange(len(X)) % len(TIMES)]
+    with threadpool_limits(1):
+        model = models.train(X, y, times, task_type=task_type, algorithm="logistic", categorical=["cat a", "c2"])
+    assert sqlscore.compile_linear(model) is not None
+    con = _table()
+    ours, _ = _check(con, model, order_by="entity_id")
+    assert len(np.unique(ours)) > 20
+    if task_type == "binary_classification":
+        proba = model.estimator.predict_proba(model.encoder.transform(X.iloc[:1500]))[:, 1]
+        model.calibrator = models.IsotonicCalibrator().fit(proba, (rng.random(1500) < proba).astype(int))
+        _check(con, model)
+    # only the features a source knows (a pattern orders one source's records this way)
+    part = sqlscore.compile_linear(model, available={"n0"})
+    assert '"n1"' not in part and '"n0"' in part
 
 
 def test_unsupported_column_types_return_none():

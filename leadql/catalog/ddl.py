@@ -479,6 +479,11 @@ def describe(ctx: Context, stmt: ast.Describe) -> Result:
     if kind == SOURCE:
         price = f"${d.price_per_record}/record" + (f" + ${d.price_per_query}/query" if d.price_per_query else "")
         head += f"; {price}; quality {d.quality}" + (f"; updated {d.updated}" if d.updated else "")
+        from leadql.feedback.evidence import source_evidence
+
+        evidence = source_evidence(ctx.con).get(d.name.lower())
+        if evidence is not None:
+            head += f"; realised conversion {evidence.index:.2f} ({evidence.leads:,} leads)"
     head += f"; analyzed {stats[0]:%Y-%m-%d %H:%M}, {stats[1]:,} rows" if stats else "; not analyzed yet"
     result = _table(rows, ["name", "kind", "type", "expression", "normalizer", "fill_rate", "distinct"])
     result.message = head

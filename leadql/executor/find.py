@@ -429,7 +429,8 @@ class FindRun:
     def _score_round(self, round_: Round, lookups: list[str]) -> str:
         """Score each of the round's people with the pattern, on every value the sources hold about
         them (records bought or only looked up: looking is free), taking per category the value of
-        the best source. Vectorised: one Arrow table scored in batches."""
+        the best source. Scored inside DuckDB (the pattern compiled to SQL), or on the fetched Arrow
+        rows in batches when it cannot be compiled."""
         import pyarrow as pa
 
         started = time.perf_counter()
@@ -445,29 +446,34 @@ class FindRun:
         for defn in self.bound.pool:
             quality[defn.name] = self._quality_rank(defn.name)
         qualities = ", ".join(f"({quote_str(n)}, {q!r})" for n, q in quality.items()) or "(NULL, 0.0)"
-        picks = ", ".join(f"arg_max(r.{quote_ident(c)}, q.q) FILTER (WHERE r.{quote_ident(c)} IS NOT NULL) "
-                          f"AS {quote_ident(c)}" for c in cats)  # fmt: skip
-        values = self.con.sql(f"""
+        picks = ", ".join(f"TRY_CAST(arg_max(r.{quote_ident(c)}, q.q) FILTER (WHERE r.{quote_ident(c)} IS NOT NULL) "
+                          f"AS {self.categories[c.lower()].type}) AS {quote_ident(c)}" for c in cats)  # fmt: skip
+        values = self._fresh("values", str(round_.number))
+        self._tables.append(values)
+        self.con.execute(f"""
+            CREATE TABLE {values} AS
             WITH q(_source, q) AS (VALUES {qualities})
             SELECT e.entity_id{', ' + picks if picks else ''}
             FROM ({' UNION ALL '.join(parts)}) AS r
             JOIN {round_.entities} AS e ON e._source = r._source AND e._record_key = r._record_key
             LEFT JOIN q ON q._source = r._source
             WHERE e.entity_id IN (SELECT entity_id FROM {round_.completable})
-            GROUP BY e.entity_id
-        """).to_arrow_table()  # fmt: skip
-        types = {c: self.categories[c.lower()].type for c in cats}
-        frame_table = pa.table({c: _typed(values.column(c), types[c]) for c in cats}) if cats else values
-        scores = self.scorer.pattern.score_arrow(frame_table) if values.num_rows else []
+            GROUP BY e.entity_id ORDER BY e.entity_id
+        """)  # fmt: skip
+        pattern = self.scorer.pattern
+        # A table scan keeps insertion order (DuckDB's preserve_insertion_order): ids and scores align.
+        ids = self.con.sql(f"SELECT entity_id FROM {values}").to_arrow_table().column(0)
+        scores = pattern.score_sql(self.con, values) if len(ids) else []
+        if scores is None:  # a type the SQL compiler does not take: score the fetched rows
+            scores = pattern.score_arrow(self.con.sql(f"SELECT * FROM {values}").to_arrow_table())
         out = self._fresh("scores", str(round_.number))
-        self.con.register("_leadql_scores", pa.table({"entity_id": values.column("entity_id"),
-                                                      "score": pa.array(scores, pa.float64())}))  # fmt: skip
+        self.con.register("_leadql_scores", pa.table({"entity_id": ids, "score": pa.array(scores, pa.float64())}))
         try:
             self.con.execute(f"CREATE TABLE {out} AS SELECT * FROM _leadql_scores")
         finally:
             self.con.unregister("_leadql_scores")
         self._tables.append(out)
-        self.state.steps.append(StepStats("Score", values.num_rows, Decimal(0), time.perf_counter() - started,
+        self.state.steps.append(StepStats("Score", len(ids), Decimal(0), time.perf_counter() - started,
                                           f"round {round_.number}"))  # fmt: skip
         return out
 
@@ -807,20 +813,6 @@ class FindRun:
                 self.suppression.drop(self.con)
             except Exception:  # noqa: BLE001
                 pass
-
-
-def _typed(column: Any, type_sql: str) -> Any:
-    """A VARCHAR column of values back to the category's type (numbers as float64)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    t = type_sql.upper()
-    if t == "BOOLEAN":
-        lowered = pc.utf8_lower(column)
-        return pc.if_else(pc.is_null(lowered), pa.scalar(None, pa.bool_()), pc.equal(lowered, "true"))
-    if t.startswith("DECIMAL") or t in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "REAL"):
-        return pc.cast(column, pa.float64(), safe=False)
-    return column
 
 
 def _quality(defn: Any) -> float | None:

@@ -545,6 +545,17 @@ class EvaluateModel(Statement):
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
+class EvaluateOutcomes(Statement):
+    """`EVALUATE OUTCOMES [OF LIST|MODEL|PATTERN|SOURCE name] [BY DECILE|SOURCE|RUN|LIST|SEGMENT]`:
+    how the delivered leads really converted, from the outcomes RECORD OUTCOMES stored."""
+
+    keyword = "EVALUATE OUTCOMES"
+    of_kind: str | None = None  # "LIST" | "MODEL" | "PATTERN" | "SOURCE"
+    of_name: Ident | None = None
+    by: str | None = None  # "DECILE" | "SOURCE" | "RUN" | "LIST" | "SEGMENT"; None: chosen
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class EvaluatePredict(Statement):
     """`EVALUATE PREDICT ...`: backtest a predictive query on history without saving a model."""
 
@@ -655,6 +666,7 @@ AnyStatement = (
     | Explain
     | Predict
     | EvaluateModel
+    | EvaluateOutcomes
     | EvaluatePredict
     | ExplainModel
     | SegmentList
@@ -673,7 +685,7 @@ STATEMENT_TYPES: tuple[type[Statement], ...] = (
     CreateSource, CreateTable, CreateCategory, Analyze, Show, Describe, Profile, Drop,
     Find, Explain, CreatePattern, CreateTemplate, Predict, EvaluatePredict, EvaluateModel,
     ExplainModel,
-    SegmentList, RecordOutcomes, Retrain, UseVersion, SaveQuery, Schedule, Unschedule, RunQuery,
+    SegmentList, RecordOutcomes, EvaluateOutcomes, Retrain, UseVersion, SaveQuery, Schedule, Unschedule, RunQuery,
     Select,
 )  # fmt: skip
 

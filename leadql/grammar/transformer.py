@@ -927,6 +927,32 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
             plot=self._as_text(plot) if plot is not None else None,
         )  # fmt: skip
 
+    def evaluate_outcomes_stmt(self, meta: Meta, children: list[Any]) -> ast.EvaluateOutcomes:
+        of, by = children
+        kind, name = of if of is not None else (None, None)
+        return self._statement(ast.EvaluateOutcomes, meta, of_kind=kind, of_name=name, by=by)
+
+    def outcomes_of(self, meta: Meta, children: list[Any]) -> tuple[str, ast.Ident]:
+        return children[0], children[1]
+
+    def outcomes_by(self, meta: Meta, children: list[Any]) -> str:
+        return children[0]
+
+    def by_decile(self, meta: Meta, children: list[Any]) -> str:
+        return "DECILE"
+
+    def by_source(self, meta: Meta, children: list[Any]) -> str:
+        return "SOURCE"
+
+    def by_run(self, meta: Meta, children: list[Any]) -> str:
+        return "RUN"
+
+    def by_list(self, meta: Meta, children: list[Any]) -> str:
+        return "LIST"
+
+    def by_segment(self, meta: Meta, children: list[Any]) -> str:
+        return "SEGMENT"
+
     def evaluate_predict_stmt(self, meta: Meta, children: list[Any]) -> ast.EvaluatePredict:
         return self._statement(ast.EvaluatePredict, meta, statement=children[0])
 

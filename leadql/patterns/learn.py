@@ -99,6 +99,38 @@ class Pattern:
             out[start : start + part.num_rows] = self.score_frame(part.to_pandas())
         return out
 
+    def score_sql(self, con: Any, table: str) -> np.ndarray | None:
+        """Scores for the rows of a DuckDB table holding the categories (typed), computed in SQL:
+        the linear sum for logistic, the compiled trees for gbm (leadql/predict/sqlscore.py);
+        the link, calibrator and prior shift in numpy. None when a column is missing or of a type
+        the compiler does not take (score_arrow then)."""
+        from scipy.special import expit
+
+        from leadql.predict import sqlscore
+
+        model = self.model
+        columns = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()}
+        if not set(self.categories) <= columns:
+            return None
+        if self.algorithm == "logistic":
+            def column(feature: str) -> str:
+                base = feature.split(BAND)[0]
+                if feature.endswith(BAND):
+                    return band_sql(f"TRY_CAST({quote_ident(base)} AS DOUBLE)", self.bands[base])
+                return quote_ident(feature)
+
+            linear = sqlscore.compile_linear(model, column)
+            if linear is None:
+                return None
+            raw = np.asarray(con.execute(f"SELECT {linear} AS raw FROM {table}").fetchnumpy()["raw"], dtype=np.float64)
+            p = expit(raw)
+            p = model.calibrator(p) if model.calibrator is not None else p
+        else:
+            p = sqlscore.score_sql(con, model, table)
+            if p is None:
+                return None
+        return self._balanced(np.asarray(p, dtype=np.float64))
+
     def _balanced(self, p: np.ndarray) -> np.ndarray:
         """P(positive | x) at the training prior → at equal priors (Bayes: odds × (1−π)/π)."""
         pi = min(max(self.prior, 1e-6), 1 - 1e-6)
@@ -122,40 +154,21 @@ class Pattern:
 
     def order_sql(self, available: set[str]) -> str | None:
         """The linear score as DuckDB SQL over canonical columns, for ordering a source's records
-        best-first before buying. Features the source lacks count at their training median (or as
-        missing), so the order uses what the source knows. None when the source knows none."""
+        best-first before buying; only the features the source knows count. None when the source
+        knows none of them."""
+        from leadql.predict.sqlscore import compile_linear
+
         if not set(self.categories) & available:
             return None
-        model = self.linear
-        encoder, estimator = model.encoder, model.estimator
-        coef = np.asarray(estimator.coef_).ravel()
-        terms = [repr(float(np.asarray(estimator.intercept_).ravel()[0]))]
-        for i, f in enumerate(encoder.numeric_):
-            start, _ = encoder.slices_[f]
-            w = float(coef[start])
-            if abs(w) < 1e-12 or f not in available:
-                continue
-            med, mean, scale = float(encoder.median_[i]), float(encoder.mean_[i]), float(encoder.scale_[i])
-            x = f"coalesce(TRY_CAST({quote_ident(f)} AS DOUBLE), {med!r})"
-            terms.append(f"{w!r} * (({x} - {mean!r}) / {scale!r})")
-        for f in encoder.categorical_:
-            base = f.split(BAND)[0]
-            if base not in available:
-                continue
-            start, stop = encoder.slices_[f]
-            cats = encoder.categories_[f]
-            weights = coef[start:stop]
-            missing = float(weights[cats.index("(missing)")]) if "(missing)" in cats else (
-                float(weights[-1]) if encoder.has_other_[f] else 0.0)  # fmt: skip
-            other = float(weights[-1]) if encoder.has_other_[f] else 0.0
-            whens = " ".join(f"WHEN {quote_str(c)} THEN {float(w)!r}" for c, w in zip(cats, weights, strict=False)
-                             if c != "(missing)")  # fmt: skip
-            col = (band_sql(f"TRY_CAST({quote_ident(base)} AS DOUBLE)", self.bands[base]) if f.endswith(BAND)
-                   else f"CAST({quote_ident(f)} AS VARCHAR)")  # fmt: skip
-            terms.append(f"(CASE WHEN ({col}) IS NULL THEN {missing!r} "
-                         f"ELSE (CASE {col} {whens} ELSE {other!r} END) END)" if whens
-                         else f"(CASE WHEN ({col}) IS NULL THEN {missing!r} ELSE {other!r} END)")  # fmt: skip
-        return " + ".join(terms)
+
+        def column(feature: str) -> str:
+            base = feature.split(BAND)[0]
+            if feature.endswith(BAND):
+                return band_sql(f"TRY_CAST({quote_ident(base)} AS DOUBLE)", self.bands[base])
+            return quote_ident(feature)
+
+        known = {f for f in self.linear.features if f.split(BAND)[0] in available}
+        return compile_linear(self.linear, column, known)
 
 
 def _edge(v: float) -> str:

@@ -34,6 +34,11 @@ class SourceProfile:
     stats: dict[str, Any]
     age_days: float | None
     sketches: dict[str, Sketch] = field(default_factory=dict)
+    # realised conversion of this source's leads vs the average (leadql/feedback/evidence.py): the
+    # index the planner acts on (1.0 until the evidence is decided), the measured one, its support
+    conversion_index: float = 1.0
+    realised_index: float = 1.0
+    evidence_leads: int = 0
 
     @property
     def name(self) -> str:

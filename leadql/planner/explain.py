@@ -61,6 +61,11 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
         if scorer.min_score is not None:
             line += f"; MIN SCORE {scorer.min_score:g} keeps ~{pattern.share_above(scorer.min_score):.0%} of the pool"
         lines.append(line)
+    evidence = sorted((p.name, p.realised_index, p.evidence_leads, p.conversion_index != 1.0)
+                      for p in planning.profiles.values() if p.evidence_leads)  # fmt: skip
+    if evidence:
+        lines.append("Realised conversion (index vs average, from recorded outcomes): " + ", ".join(
+            f"{n} {i:.2f} ({k:,} leads{'' if used else ', not decisive yet'})" for n, i, k, used in evidence))
     actual = _actuals(state)
     lines.append("Steps:")
     step = 0

@@ -52,6 +52,7 @@ class Plan:
     solver: dict[str, Any] = field(default_factory=dict)
     why_not: str | None = None  # for alternatives: why the chosen plan beat it
     completeness_target: float = 0.0
+    conversion_index: float = 1.0  # the driver's realised conversion index (it decides who is bought)
 
     @property
     def sources(self) -> list[str]:
@@ -151,4 +152,4 @@ def score(
         total = budget  # the executor stops buying at the budget
     quality = sum(attribute_quality.values()) / len(attribute_quality) if attribute_quality else 0.0
     return Plan(driver.name, uses, candidates, supply, expected, total, quality, completeness,
-                post_sel, post)  # fmt: skip
+                post_sel, post, conversion_index=driver.conversion_index)  # fmt: skip

@@ -73,7 +73,19 @@ def profiles_for(ctx: Context, bound: BoundFind) -> tuple[dict[str, SourceProfil
             catalog.save_statistics(defn.name, stats["row_count"], stats)
         out[defn.name] = profile(defn, stats["row_count"], stats, bound.today)
         warnings.append(f"source {defn.name} had no statistics; analysed it now (ANALYZE keeps them fresh)")
+    _add_evidence(ctx, out)
     return out, warnings
+
+
+def _add_evidence(ctx: Context, profiles: dict[str, SourceProfile]) -> None:
+    """Each source's realised conversion index from recorded outcomes (skipped when none)."""
+    from leadql.feedback.evidence import source_evidence
+
+    evidence = source_evidence(ctx.con)
+    for name, p in profiles.items():
+        e = evidence.get(name.lower())
+        if e is not None:
+            p.conversion_index, p.realised_index, p.evidence_leads = e.planning_index, e.index, e.leads
 
 
 def plan_find(ctx: Context, bound: BoundFind, *, exclude_sources: frozenset[str] = frozenset(),
@@ -307,12 +319,16 @@ def _rank(plans: list[Plan], objective: str, count: int | None, knows: Any = Non
     def meets(p: Plan) -> bool:
         return p.expected_count >= target
 
+    def per_convert(p: Plan) -> Decimal:  # money per expected converting lead
+        return p.cost / Decimal(str(max(p.conversion_index, 1e-6)))
+
     if objective == "QUALITY":
-        key: Any = lambda p: (not meets(p), -round(p.quality, 3), p.cost, -p.expected_count)  # noqa: E731
+        key: Any = lambda p: (not meets(p), -round(p.quality, 3), -round(p.conversion_index, 3), p.cost,  # noqa: E731
+                              -p.expected_count)
     elif objective == "COUNT":
-        key = lambda p: (-round(p.expected_count), p.cost, -p.quality)  # noqa: E731
+        key = lambda p: (-round(p.expected_count), -round(p.conversion_index, 3), p.cost, -p.quality)  # noqa: E731
     else:
-        key = lambda p: (not meets(p), p.cost if meets(p) else -p.expected_count, -p.quality)  # noqa: E731
+        key = lambda p: (not meets(p), per_convert(p) if meets(p) else -p.expected_count, -p.quality)  # noqa: E731
     if knows is not None:
         return sorted(plans, key=lambda p: (not meets(p), -knows(p), *key(p), p.driver, tuple(p.sources)))
     return sorted(plans, key=lambda p: (*key(p), p.driver, tuple(p.sources)))
@@ -372,6 +388,9 @@ def _why_not(chosen: Plan, alt: Plan, objective: str, count: int | None) -> str:
         reasons.append(f"costs ${alt.cost - chosen.cost:,.2f} more")
     if alt.quality < chosen.quality - 0.0005:
         reasons.append(f"quality {alt.quality:.3f} < {chosen.quality:.3f}")
+    if alt.conversion_index < chosen.conversion_index - 0.005:
+        reasons.append(f"its driver's leads convert less (realised index {alt.conversion_index:.2f} "
+                       f"< {chosen.conversion_index:.2f})")  # fmt: skip
     if not reasons:
         if objective == "QUALITY" and alt.quality <= chosen.quality:
             reasons.append("no better quality")

@@ -22,7 +22,7 @@ from leadql.predict.binding import BoundPredict
 from leadql.warehouse.schema import IDENTITY_TYPES, RESERVED
 
 
-def write_predictions(ctx: Context, bound: BoundPredict, table: Any) -> str:
+def write_predictions(ctx: Context, bound: BoundPredict, table: Any, *, version: int | None = None) -> str:
     """Write the scored rows into list `bound.into_list`; returns a phrase for the message."""
     import pyarrow as pa
 
@@ -85,6 +85,8 @@ def write_predictions(ctx: Context, bound: BoundPredict, table: Any) -> str:
             started_at=now, finished_at=now, status="complete", requested=bound.limit,
             delivered=leads.num_rows, budget=Decimal(0), spent=Decimal(0),
             plan={"predict": bound.task_type, "model": model}, warnings=[],
+            scorer_kind="model" if bound.model_name else None, scorer_name=bound.model_name,
+            scorer_version=version,
         )  # fmt: skip
         write_list(con, bound.into_list, run, leads)
         assert isinstance(leads, pa.Table)

@@ -248,7 +248,7 @@ SQL_SCORING_ROWS = 50_000  # below this, DuckDB's planning of the compiled trees
 
 
 def _scores(con: Any, model: Any, X: Any, examples: str, feats: str) -> Any:
-    """gbm scores computed by DuckDB from the compiled trees (sqlscore), in `features_frame`'s
+    """gbm and logistic scores computed by DuckDB (sqlscore: compiled trees or the linear sum), in `features_frame`'s
     row order; scikit-learn when the model cannot be compiled or the batch is small."""
     from leadql.predict import models, sqlscore
 

@@ -61,6 +61,52 @@ def compile_gbm(model: Any) -> str | None:
     return None if parts is None else " + ".join(parts[0])
 
 
+def compile_linear(model: Any, column_sql: Any = None, available: set[str] | None = None) -> str | None:
+    """A logistic model's log-odds (or a ridge model's value) as one DuckDB expression over the
+    feature columns: the encoder's median imputation and standardisation for numbers, its one-hot
+    groups (kept values, "(missing)", "other") for text, times the coefficients. None for any
+    other model.
+
+    `column_sql(feature)` gives the SQL of a feature's column (default: the quoted name);
+    `available` limits the expression to those features (the others add nothing, which keeps
+    the order of rows scored on what one source knows)."""
+    try:
+        return _linear(model, column_sql or quote_ident, available)
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+def _linear(model: Any, column_sql: Any, available: set[str] | None) -> str | None:
+    if getattr(model, "algorithm", None) != "logistic" or model.task_type not in _TASKS:
+        return None
+    enc, est = model.encoder, model.estimator
+    if enc.mode != "onehot":
+        return None
+    coef = np.asarray(est.coef_, dtype=np.float64).ravel()
+    terms = [repr(float(np.asarray(est.intercept_, dtype=np.float64).ravel()[0]))]
+    for i, f in enumerate(enc.numeric_):
+        start, _ = enc.slices_[f]
+        w = float(coef[start])
+        if w == 0.0 or (available is not None and f not in available):
+            continue
+        x = f"COALESCE(NULLIF(CAST({column_sql(f)} AS DOUBLE), 'NaN'::DOUBLE), {float(enc.median_[i])!r})"
+        terms.append(f"{w!r} * (({x} - {float(enc.mean_[i])!r}) / {float(enc.scale_[i])!r})")
+    for f in enc.categorical_:
+        if available is not None and f not in available:
+            continue
+        start, stop = enc.slices_[f]
+        cats = enc.categories_[f]
+        weights = [float(w) for w in coef[start:stop]]
+        other = weights[len(cats)] if enc.has_other_[f] else 0.0
+        missing = weights[cats.index("(missing)")] if "(missing)" in cats else other
+        col = column_sql(f)
+        whens = " ".join(f"WHEN {quote_str(c)} THEN {w!r}" for c, w in zip(cats, weights, strict=False)
+                         if c != "(missing)")  # fmt: skip
+        value = f"CASE CAST({col} AS VARCHAR) {whens} ELSE {other!r} END" if whens else repr(other)
+        terms.append(f"(CASE WHEN ({col}) IS NULL THEN {missing!r} ELSE {value} END)")
+    return " + ".join(terms)
+
+
 def score_select(model: Any, table: str) -> str | None:
     """`SELECT <raw score> AS raw FROM (<table's feature columns, normalised>)`, or None."""
     parts = _compile(model)
@@ -74,6 +120,19 @@ def score_sql(con: Any, model: Any, table: str, order_by: str | None = None) -> 
 
     Rows come in the table's scan order, or sorted by `order_by` (SQL over the table's columns,
     e.g. "anchor_ts, entity_id")."""
+    if getattr(model, "algorithm", None) == "logistic":
+        linear = compile_linear(model)
+        if linear is None or not _types_ok(con, model, table):
+            return None
+        sql = f"SELECT {linear} AS raw FROM {table}"
+        if order_by:
+            sql += f" ORDER BY {order_by}"
+        raw = np.asarray(con.execute(sql).fetchnumpy()["raw"], dtype=np.float64)
+        if model.task_type != "regression":
+            from scipy.special import expit
+
+            raw = expit(raw)  # LogisticRegression.predict_proba's link
+        return model.calibrator(raw) if model.calibrator is not None else raw
     parts = _compile(model)
     if parts is None or not _types_ok(con, model, table):
         return None

@@ -45,13 +45,14 @@ def predict(ctx: Context, stmt: ast.Predict) -> Result:
     table = score(ctx.ws, bound, pipeline)
     message = describe_training(bound, info, pipeline.model)
     message += f"; scored {table.num_rows:,} {bound.entity.name} at {info.prediction_time:%Y-%m-%d %H:%M}"
+    version = None
     if bound.model_name:
         version = _save(ctx, bound, pipeline, info, event="created")
         message += f"; saved as model {bound.model_name} version {version}"
     if bound.into_list:
         from leadql.predict.lists import write_predictions
 
-        message += "; " + write_predictions(ctx, bound, table)
+        message += "; " + write_predictions(ctx, bound, table, version=version)
     return Result(table=table, message=message, warnings=list(bound.warnings), plan=_plan(bound, info))
 
 
