@@ -143,7 +143,7 @@ def run_demo(out: TextIO, *, people: int = DEMO_PEOPLE) -> int:
                 return 1
             print("\n== The example scripts", file=out)
             failed = _examples_tour(ws, out)
-    print("This release runs the catalog, FIND (with EXPLAIN, ESTIMATE and lists), PREDICT with saved", file=out)
-    print("models, and plain SQL; patterns, segments, outcomes and schedules are parsed and checked,", file=out)
-    print("and run in the next releases.", file=out)
+    print("This release runs the catalog, FIND (detailed, patterns, templates; EXPLAIN, ESTIMATE, lists),", file=out)
+    print("PREDICT with saved models, segments, outcomes and plain SQL; saved queries and schedules are", file=out)
+    print("parsed and checked, and run in the next release.", file=out)
     return 1 if failed else 0

@@ -39,9 +39,12 @@ def test_query_error_exit_code_1_with_caret_on_stderr(capsys) -> None:
     assert "Traceback" not in captured.err
 
 
-def test_unsupported_statement_is_a_query_error(capsys) -> None:
-    assert main([*MEMORY, "-c", "FIND 10 leads LIKE customers WITH email BUDGET 5"]) == 1
-    assert "cannot run it yet" in capsys.readouterr().err
+def test_unsupported_statement_is_a_query_error(capsys, tmp_path) -> None:
+    from tests.test_workspace import FORECAST, orders_tables
+
+    assert main([*MEMORY, "-c", orders_tables(tmp_path) + FORECAST]) == 1
+    err = capsys.readouterr().err
+    assert "FORECAST ... TIMEFRAMES is not supported yet" in err and "hint:" in err
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -84,10 +85,24 @@ def test_sql_errors_point_into_the_users_text(ws) -> None:
     assert caught.value.line == 1
 
 
-def test_unsupported_statements_say_so_after_checking(ws) -> None:
+FORECAST = "PREDICT SUM(orders.amount, 0, 7, days) FORECAST 4 TIMEFRAMES FOR EACH customers.customer_id"
+
+
+def orders_tables(folder: Path) -> str:
+    """CREATE TABLE statements for two tiny CRM tables: enough for PREDICT to bind."""
+    (folder / "customers.csv").write_text("customer_id\n1\n2\n")
+    (folder / "orders.csv").write_text("order_id,customer_id,amount,ts\n1,1,5.0,2026-01-01\n2,2,7.0,2026-01-03\n")
+    return (f"CREATE TABLE customers FROM '{folder / 'customers.csv'}' KEY customer_id;"
+            f"CREATE TABLE orders FROM '{folder / 'orders.csv'}' KEY order_id TIME COLUMN ts "
+            "REFERENCES (customer_id -> customers.customer_id);")
+
+
+def test_unsupported_statements_say_so_after_checking(ws, tmp_path) -> None:
+    ws.execute(orders_tables(tmp_path))
     with pytest.raises(leadql.LeadQLUnsupportedError) as caught:
-        ws.execute("FIND 10 leads LIKE customers WITH email BUDGET 5")
-    assert "LIKE" in caught.value.message and "cannot run it yet" in caught.value.message
+        ws.execute(FORECAST)
+    assert "FORECAST" in caught.value.message and "not supported" in caught.value.message
+    assert caught.value.line == 1 and caught.value.hint
     # A rule violation is reported before "unsupported":
     with pytest.raises(leadql.LeadQLSemanticError):
         ws.execute("PREDICT COUNT(o.*, -1, 0) > 0 FOR EACH u.id")

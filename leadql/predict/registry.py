@@ -213,27 +213,42 @@ def headline(metrics: dict[str, Any], task_type: str) -> tuple[str | None, float
 
 
 def history(con: Any, name: str, kind: str = MODEL) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """SHOW MODEL|PATTERN HISTORY: versions with metrics and the events that touched them."""
+    """SHOW MODEL|PATTERN HISTORY: versions with metrics, what changed from the version before
+    (`versions.changes`: window, features, metric deltas, input drift) and the events that
+    touched them."""
+    from leadql.predict.versions import changes
+
     require(con, name, kind)
     columns = ["version", "created_at", "in_use", "task", "algorithm", "train_from", "train_to",
-               "train_rows", "metric", "value", "change", "events"]  # fmt: skip
+               "train_rows", "metric", "value", "change", "changes", "drift", "events"]  # fmt: skip
     head = head_version(con, name)
     rows = con.execute(
-        f"""SELECT version, created_at, task_type, algorithm, train_from, train_to, train_rows,
-                   metrics FROM {SCHEMA}.models WHERE name_key = ? ORDER BY version""",
-        [_key(name)],
+        f"""SELECT version, created_at, task_type, algorithm, prediction_time, train_from, train_to,
+                   train_rows, features, metrics, info
+            FROM {SCHEMA}.models WHERE name_key = ? AND kind = ? ORDER BY version""",
+        [_key(name), kind],
     ).fetchall()
     events = con.execute(
         f"SELECT version, event, happened_at FROM {SCHEMA}.model_events WHERE name_key = ? ORDER BY happened_at",
         [_key(name)],
     ).fetchall()
     out = []
-    previous: float | None = None
-    for version, created, task, algorithm, t0, t1, n, metrics in rows:
-        metric, value = headline(json.loads(metrics or "{}"), task)
-        change = None if previous is None or value is None else round(value - previous, 4)
-        previous = value
-        happened = "; ".join(f"{e} {at:%Y-%m-%d %H:%M}" for v, e, at in events if v == version)
+    previous: dict[str, Any] | None = None
+    for version, created, task, algorithm, at, t0, t1, n, features, metrics, info in rows:
+        this = {"task_type": task, "algorithm": algorithm, "prediction_time": at, "train_from": t0,
+                "train_to": t1, "train_rows": n, "features": json.loads(features or "{}"),
+                "metrics": json.loads(metrics or "{}"), "info": json.loads(info or "{}")}  # fmt: skip
+        metric, value = headline(this["metrics"], task)
+        before = None if previous is None else headline(previous["metrics"], task)[1]
+        change = None if before is None or value is None else round(value - before, 4)
+        if previous is None:
+            text = "first version" + ("" if this["info"].get("inputs") else "; inputs not recorded")
+            max_psi = None
+        else:
+            diff = changes(previous, this)
+            text, max_psi = diff["text"], diff["drift"].get("max_psi")
+        previous = this
+        happened = "; ".join(f"{e} {when:%Y-%m-%d %H:%M}" for v, e, when in events if v == version)
         out.append((version, created, version == head, task, algorithm, t0, t1, n, metric, value,
-                    change, happened))  # fmt: skip
+                    change, text, max_psi, happened))  # fmt: skip
     return columns, out

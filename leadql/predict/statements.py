@@ -72,7 +72,22 @@ def _save(ctx: Context, bound: BoundPredict, pipeline: Pipeline, info: Training,
               "seconds": info.seconds, "importance": getattr(model, "importance", [])[:50]},
         pipeline=pickle.dumps(pipeline),
     )  # fmt: skip
+    inputs = _inputs(ctx, bound, pipeline, info)
+    if inputs is not None:
+        version.info["inputs"] = inputs
     return registry.save_version(ctx.con, version, event=event, detail=detail)
+
+
+def _inputs(ctx: Context, bound: BoundPredict, pipeline: Pipeline, info: Training) -> dict[str, Any] | None:
+    """The input summary stored with a version (drift in SHOW MODEL HISTORY): the one training
+    made, if it made one, else a summary of the features of a sample of the training examples."""
+    from leadql.predict import versions
+
+    made = getattr(info, "inputs", None)
+    if made is not None:
+        return made if isinstance(made, dict) else versions.input_summary(made)
+    frame = versions.training_inputs(ctx.ws, bound, pipeline, info.anchors)
+    return None if frame is None else versions.input_summary(frame)
 
 
 def _plan(bound: BoundPredict, info: Training) -> dict[str, Any]:
@@ -264,6 +279,7 @@ def retrain(ctx: Context, stmt: ast.Retrain) -> Result:
     """A new version from the saved query on today's data; the old versions stay."""
     if stmt.kind != "MODEL":
         raise ctx.unsupported(f"RETRAIN {stmt.kind}", stmt)
+    _check_writable(ctx, stmt, "RETRAIN MODEL")
     name = stmt.name.value
     old = registry.load_version(ctx.con, name, span=stmt.name.span, text=ctx.text)
     saved = parse(old.statement)[0]
@@ -276,8 +292,16 @@ def retrain(ctx: Context, stmt: ast.Retrain) -> Result:
     version = _save(ctx, bound, pipeline, info, event="retrained", name=old.name,
                     detail={"from": old.version, "metric": metric, "before": before, "after": after})  # fmt: skip
     change = f"; {metric} {before:.3f} → {after:.3f}" if metric and before is not None and after is not None else ""
+    from leadql.predict.versions import changes
+
+    drift = changes(old, registry.load_version(ctx.con, name, version))["drift"]
+    if drift.get("recorded"):
+        drifted = drift["moderate"] + drift["major"]
+        change += (f"; inputs drifted in {drifted} feature{'s' if drifted != 1 else ''} (max PSI {drift['max_psi']:.2f})"
+                   if drifted else f"; no input drift (max PSI {drift['max_psi']:.2f})")  # fmt: skip
     return Result(message=f"model {old.name} version {version} trained on data up to "
-                  f"{info.prediction_time:%Y-%m-%d %H:%M}{change}; version {old.version} kept")  # fmt: skip
+                  f"{info.prediction_time:%Y-%m-%d %H:%M}{change}; version {old.version} kept "
+                  f"(SHOW MODEL HISTORY {old.name} says what changed)")  # fmt: skip
 
 
 def use_version(ctx: Context, stmt: ast.UseVersion) -> Result:
