@@ -63,6 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--people", type=int, default=20_000, help="size of the sample population")
     scheduler = sub.add_parser("scheduler", parents=[common], help="run due saved queries")
     scheduler.add_argument("--once", action="store_true", help="run what is due now, then exit")
+    scheduler.add_argument("--log", metavar="FILE", help="the rotating log file (default: FILE.log beside the workspace)")
+    scheduler.add_argument("--poll", type=float, default=30.0, metavar="SECONDS",
+                           help="longest sleep between checks for due jobs (default 30)")
+    scheduler.add_argument("--retries", type=int, default=2, metavar="N",
+                           help="retries of a failed run before it is reported (default 2)")
+    scheduler.add_argument("--retry-delay", type=float, default=60.0, metavar="SECONDS",
+                           help="wait before the first retry; doubled for each next one (default 60)")
+    scheduler.add_argument("--lease", type=float, default=3600.0, metavar="SECONDS",
+                           help="how long a job's lease lasts if its scheduler dies on another host (default 3600)")
+    scheduler.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
+                           help="how long to wait for a workspace another process holds (default 30)")
     sub.add_parser("repl", parents=[common], help="the interactive shell (the default)")
     return parser
 
@@ -79,12 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_demo(sys.stdout, people=args.people)
         if args.action == "scheduler":
-            from leadql.errors import LeadQLUnsupportedError
-
-            raise LeadQLUnsupportedError(
-                "the scheduler is not available in this release",
-                hint="saved queries and schedules parse and check already",
-            )
+            return _scheduler(database, args)
         if args.command is not None:
             if args.action not in (None,):
                 return _usage("-c cannot be combined with a command")
@@ -109,6 +115,44 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+
+
+def _scheduler(database: str, args: argparse.Namespace) -> int:
+    """`leadql scheduler`: one line per run on stdout (and in the log); --once exits 1 if a run
+    failed for good, so cron and CI see it."""
+    import signal
+    import threading
+
+    from leadql.scheduling import RetryPolicy, Scheduler
+    from leadql.scheduling.log import close_loggers
+
+    if database == ":memory:":
+        return _usage("the scheduler needs a workspace file: -d FILE")
+    if not Path(database).exists():
+        print(f"leadql: no workspace {database}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.retries < 0 or args.retry_delay < 0 or args.poll <= 0 or args.lease <= 0 or args.wait < 0:
+        return _usage("--retries, --retry-delay and --wait cannot be negative; --poll and --lease must be positive")
+    scheduler = Scheduler(
+        database, retry=RetryPolicy(attempts=args.retries + 1, delay=args.retry_delay),
+        lease_seconds=args.lease, log_path=args.log, busy_wait=args.wait,
+        echo=lambda line: print(line, flush=True),
+    )  # fmt: skip
+    try:
+        if args.once:
+            outcomes = scheduler.run_due()
+            if not outcomes:
+                print("nothing due", flush=True)
+            return EXIT_QUERY_ERROR if any(o.status in ("failed", "abandoned") and o.retry_at is None
+                                           for o in outcomes) else EXIT_OK  # fmt: skip
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        print(f"scheduler on {database} (log: {scheduler.log_file or 'none'}); Ctrl-C stops it", flush=True)
+        scheduler.run_forever(poll=args.poll, stop=stop)
+        return EXIT_OK
+    finally:
+        close_loggers()
 
 
 def _usage(message: str) -> int:

@@ -19,6 +19,9 @@ class Context:
     ws: Workspace
     params: dict[str, Any]
     text: str
+    # Set while a saved query runs (leadql.scheduling.runner.QueryRun): its FIND records the run
+    # it belongs to and the leads it delivered.
+    query_run: Any = None
 
     @property
     def con(self) -> Any:

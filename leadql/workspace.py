@@ -177,7 +177,8 @@ class Workspace:
             yield result
 
     def _run(
-        self, statement: ast.Statement, params: dict[str, Any], text: str, rows: bool = False
+        self, statement: ast.Statement, params: dict[str, Any], text: str, rows: bool = False,
+        query_run: Any = None,
     ) -> Result:
         if isinstance(statement, ast.Select):
             return self._select(statement, params, text, rows)
@@ -193,7 +194,7 @@ class Workspace:
             from leadql.context import Context
 
             try:
-                return handler(Context(self, params, text), statement)
+                return handler(Context(self, params, text, query_run), statement)
             except LeadQLError as e:
                 raise e.located(statement.span, text) from None
             except duckdb.Error as e:  # data the engine did not expect: an error, never a traceback
@@ -337,6 +338,10 @@ def _handler(statement: ast.Statement) -> Any:
         ast.SegmentList: _lazy("leadql.segments", "segment_list"),
         ast.RecordOutcomes: _lazy("leadql.feedback.outcomes", "record_outcomes"),
         ast.EvaluateOutcomes: _lazy("leadql.feedback.evaluate", "evaluate_outcomes"),
+        ast.SaveQuery: _lazy("leadql.scheduling.statements", "save_query"),
+        ast.Schedule: _lazy("leadql.scheduling.statements", "schedule"),
+        ast.Unschedule: _lazy("leadql.scheduling.statements", "unschedule"),
+        ast.RunQuery: _lazy("leadql.scheduling.statements", "run_query"),
     }.get(type(statement))
 
 

@@ -126,9 +126,9 @@ def test_demo_runs(capsys) -> None:
     assert "task: binary_classification" in out
 
 
-def test_scheduler_is_a_clear_error_for_now(capsys) -> None:
-    assert main(["scheduler", "--once"]) == 1
-    assert "not available" in capsys.readouterr().err
+def test_scheduler_needs_an_existing_workspace(capsys, tmp_path) -> None:
+    assert main(["-d", str(tmp_path / "none.leadql"), "scheduler", "--once"]) == 2
+    assert "no workspace" in capsys.readouterr().err
 
 
 def test_statement_complete() -> None:

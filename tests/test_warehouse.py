@@ -217,7 +217,7 @@ def test_type_conflict_names_the_column_and_widening_is_fine(ws) -> None:
 def test_record_run_without_a_list_and_name_clashes(ws, tmp_path) -> None:
     record_run(ws.con, run_record("solo", None, status="failed", spent="0.40"))
     assert ws.execute("SHOW RUNS").rows == [
-        ("solo", None, T0, "failed", 2, 2, Decimal("10.000000"), Decimal("0.400000"), 4.0)]  # fmt: skip
+        ("solo", None, T0, "failed", 2, 2, Decimal("10.000000"), Decimal("0.400000"), 4.0, None)]  # fmt: skip
     with pytest.raises(leadql.LeadQLExecutionError, match="status"):
         record_run(ws.con, run_record("bad", None, status="done"))
     csv = tmp_path / "crm.csv"
@@ -246,10 +246,10 @@ def test_show_describe_and_drop_list(ws) -> None:
                                            ("retail", 1, 2, 2, Decimal("1.500000"))]  # fmt: skip
     runs = ws.execute("SHOW RUNS")
     assert runs.columns == ["run_id", "list", "started_at", "status", "requested", "delivered",
-                            "budget", "spent", "seconds"]  # fmt: skip
+                            "budget", "spent", "seconds", "query"]  # fmt: skip
     assert [(r[0], r[1]) for r in runs.rows] == [("r1", "fin"), ("r2", "fin"), ("r3", "retail"), ("r4", None)]
     assert [r[0] for r in ws.execute("SHOW RUNS FIN").rows] == ["r1", "r2"]
-    with pytest.raises(leadql.LeadQLNameError, match="no list named `fim`") as caught:
+    with pytest.raises(leadql.LeadQLNameError, match="no list or saved query named `fim`") as caught:
         ws.execute("SHOW RUNS fim")
     assert caught.value.hint == "did you mean `fin`?" and caught.value.column == 11
 
@@ -341,7 +341,7 @@ def test_suppression_by_list_and_table_is_null_safe(ws, tmp_path) -> None:
     with pytest.raises(leadql.LeadQLNameError, match="no table named `dcn`") as caught:
         suppression(con, ws.catalog, [("TABLE", "dcn")], available=available, run_id="r13")
     assert caught.value.hint == "did you mean `dnc`?"
-    with pytest.raises(leadql.LeadQLUnsupportedError, match="EXCLUDE QUERY"):
+    with pytest.raises(leadql.LeadQLNameError, match="no saved query named `daily`"):
         suppression(con, ws.catalog, [("QUERY", "daily")], available=available, run_id="r14")
 
 

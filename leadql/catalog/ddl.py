@@ -312,6 +312,10 @@ def drop(ctx: Context, stmt: ast.Drop) -> Result:
         from leadql.templates import drop_template
 
         return drop_template(ctx, stmt)
+    if stmt.kind == "QUERY":
+        from leadql.scheduling.statements import drop_query
+
+        return drop_query(ctx, stmt)
     kind = KIND.get(stmt.kind)
     if kind is None:
         raise ctx.unsupported(f"DROP {stmt.kind}", stmt)
@@ -397,6 +401,15 @@ def show(ctx: Context, stmt: ast.Show) -> Result:
         return _table(rows, ["name", "type", "normalizer", "group", "description", "standard"])
     if stmt.what == "LISTS":
         return warehouse_statements.show_lists(ctx, stmt)
+    if stmt.what in ("QUERIES", "SCHEDULES") or (stmt.what == "RUNS" and stmt.name is not None):
+        from leadql.scheduling import statements as scheduling
+
+        if stmt.what == "QUERIES":
+            return scheduling.show_queries(ctx, stmt)
+        if stmt.what == "SCHEDULES":
+            return scheduling.show_schedules(ctx, stmt)
+        if scheduling.is_query_name(ctx, stmt.name.value):  # type: ignore[union-attr]
+            return scheduling.show_query_runs(ctx, stmt)
     if stmt.what == "RUNS":
         return warehouse_statements.show_runs(ctx, stmt)
     if stmt.what in ("MODELS", "MODEL HISTORY"):
@@ -433,6 +446,10 @@ def describe(ctx: Context, stmt: ast.Describe) -> Result:
         from leadql.templates import describe_template
 
         return describe_template(ctx, stmt)
+    if stmt.kind == "QUERY":
+        from leadql.scheduling.statements import describe_query
+
+        return describe_query(ctx, stmt)
     kind = KIND.get(stmt.kind)
     if kind is None:
         raise ctx.unsupported(f"DESCRIBE {stmt.kind}", stmt)

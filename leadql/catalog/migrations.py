@@ -195,6 +195,60 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 origin VARCHAR)""",
         ],
     ),
+    (
+        5,
+        [
+            # Saved queries live in `objects` (kind 'query'); their schedules and run history
+            # here. Times are UTC; `timezone` is the zone AT and CRON are read in, `anchor` the
+            # first occurrence EVERY counts from. A lease marks the job a scheduler is running
+            # (owner "host:pid:token"); an expired lease, or one of a dead process, is taken over.
+            f"""CREATE TABLE {SCHEMA}.schedules (
+                name_key VARCHAR PRIMARY KEY,
+                query_name VARCHAR NOT NULL,
+                every_amount INTEGER,
+                every_unit VARCHAR,
+                at_time VARCHAR,
+                cron VARCHAR,
+                max_spend DECIMAL(18,6),
+                max_spend_per VARCHAR,
+                statement VARCHAR NOT NULL,
+                timezone VARCHAR NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                anchor TIMESTAMP NOT NULL,
+                next_run TIMESTAMP NOT NULL,
+                attempt INTEGER NOT NULL,
+                retry_at TIMESTAMP,
+                lease_owner VARCHAR,
+                lease_expires TIMESTAMP,
+                last_run_id VARCHAR)""",
+            # Every run of a saved query, manual or scheduled, including the ones that failed,
+            # were capped by MAX SPEND, or were abandoned by a scheduler that died.
+            f"""CREATE TABLE {SCHEMA}.query_runs (
+                query_run_id VARCHAR PRIMARY KEY,
+                query_name VARCHAR NOT NULL,
+                name_key VARCHAR NOT NULL,
+                trigger VARCHAR NOT NULL,
+                scheduled_for TIMESTAMP,
+                attempt INTEGER NOT NULL,
+                owner VARCHAR,
+                started_at TIMESTAMP NOT NULL,
+                finished_at TIMESTAMP,
+                status VARCHAR NOT NULL,
+                error VARCHAR,
+                rows BIGINT,
+                budget DECIMAL(18,6),
+                spent DECIMAL(18,6),
+                seconds DOUBLE,
+                plan JSON,
+                statement VARCHAR NOT NULL)""",
+            # The FIND run a saved-query run made, and the leads each such run delivered (with
+            # or without INTO LIST), so later runs of the query never buy them again.
+            f"ALTER TABLE {SCHEMA}.runs ADD COLUMN query_run_id VARCHAR",
+            f"""CREATE TABLE {SCHEMA}.run_leads (
+                run_id VARCHAR NOT NULL,
+                lead_id VARCHAR NOT NULL)""",
+        ],
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -152,6 +152,8 @@ class FindRun:
             run = self._run_record(status, table.num_rows)
             if bound.into_list:
                 write_list(self.con, bound.into_list, run, table, identities=identities)
+            elif run.query_run_id is not None:  # a saved query remembers what it delivered
+                record_run(self.con, run, delivered=table, identities=identities)
             else:
                 record_run(self.con, run)
         except BaseException:
@@ -800,6 +802,7 @@ class FindRun:
             scorer_kind="pattern" if self.scorer is not None else None,
             scorer_name=self.scorer.name if self.scorer is not None else None,
             scorer_version=self.scorer.version if self.scorer is not None else None,
+            query_run_id=self.ctx.query_run.query_run_id if self.ctx.query_run is not None else None,
         )  # fmt: skip
 
     def _cleanup(self) -> None:

@@ -149,12 +149,15 @@ def bind_find(ctx: Context, stmt: ast.Find) -> BoundFind:
             hint="e.g. FIND 100 leads WITH email, phone BUDGET 50",
         )  # fmt: skip
     scorer = _scorer(ctx, stmt, pool)
+    warnings = list(getattr(stmt, "notes", ()))
+    if ctx.query_run is not None:  # a saved query's run: its own history and its spending cap
+        budget, exclusions = ctx.query_run.bind(budget, exclusions, warnings)
     return BoundFind(
         statement=stmt, text=text, count=count, attributes=attributes, required=tuple(required),
         predicates=predicates, categories=categories, pool=pool, exclusions=exclusions,
         budget=budget, quality=quality, fresher_than_days=fresher,
         optimize=clauses.optimize or "COST", estimate=clauses.estimate, into_list=into, scorer=scorer,
-        warnings=list(getattr(stmt, "notes", ())),
+        warnings=warnings,
     )  # fmt: skip
 
 
@@ -246,7 +249,12 @@ def _exclusions(ctx: Context, items: tuple[ast.Exclusion, ...]) -> list[tuple[st
     for item in items:
         name = item.name.value
         if item.kind == "QUERY":
-            raise ctx.unsupported("EXCLUDE QUERY", item)
+            from leadql.scheduling.store import require_query
+
+            try:
+                name = require_query(ctx.catalog, name).name
+            except LeadQLNameError as e:
+                raise ctx.located(e, item.name) from None
         if item.kind == "LIST" and not list_exists(ctx.con, name):
             raise ctx.fail(LeadQLNameError, f"no list named `{name}`", item.name,
                            hint=did_you_mean(name, list_names(ctx.con)) or "SHOW LISTS lists them")  # fmt: skip

@@ -24,7 +24,7 @@ from leadql.errors import (
     did_you_mean,
 )
 from leadql.warehouse.identity import upsert_leads
-from leadql.warehouse.runs import RunRecord, insert_run
+from leadql.warehouse.runs import RunRecord, insert_run, insert_run_leads
 from leadql.warehouse.schema import (
     IDENTITY_TYPES,
     LIST_LEADS,
@@ -148,6 +148,8 @@ def write_list(
             _insert_rows(con, info, arrow_name, types, run)
             _assign_segments(con, info, run)
             upsert_leads(con, arrow_name, identity_sql, run.finished_at)
+            if run.query_run_id is not None:  # a saved query remembers what each run delivered
+                insert_run_leads(con, run.run_id, arrow_name)
             create_view(con, info)
     except LeadQLError:
         raise

@@ -5,6 +5,7 @@ FIND failed afterwards: money spent is history and is never deleted."""
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -12,7 +13,7 @@ from typing import Any
 
 from leadql.catalog.migrations import first_row, transaction
 from leadql.errors import LeadQLError, LeadQLExecutionError
-from leadql.warehouse.schema import LISTS, RUN_SOURCES, RUNS
+from leadql.warehouse.schema import LISTS, RUN_LEADS, RUN_SOURCES, RUNS
 
 STATUSES = ("complete", "partial", "failed")
 
@@ -50,13 +51,28 @@ class RunRecord:
     scorer_kind: str | None = None  # 'pattern' | 'model' when a pattern or model scored the leads
     scorer_name: str | None = None
     scorer_version: int | None = None
+    query_run_id: str | None = None  # the saved-query run that made this FIND (leadql/scheduling)
 
 
-def record_run(con: Any, run: RunRecord) -> None:
-    """Store a run and its spend, in a transaction of its own."""
+def record_run(con: Any, run: RunRecord, *, delivered: Any = None, identities: Any = None) -> None:
+    """Store a run and its spend, in a transaction of its own.
+
+    `delivered` (Arrow, with lead_id) and `identities` are given for a saved query's run: the
+    leads it delivered are remembered (`run_leads` and the `leads` dimension) in the same
+    transaction, so the query's later runs never buy them again."""
     try:
-        with transaction(con):
-            insert_run(con, run, list_id=find_list_id(con, run.list_name))
+        names = _register(con, delivered, identities)
+        try:
+            with transaction(con):
+                insert_run(con, run, list_id=find_list_id(con, run.list_name))
+                if names:
+                    from leadql.warehouse.identity import upsert_leads
+
+                    upsert_leads(con, names[0], names, run.finished_at)
+                    insert_run_leads(con, run.run_id, names[0])
+        finally:
+            for name in names:
+                con.unregister(name)
     except LeadQLError:
         raise
     except Exception as e:
@@ -73,12 +89,12 @@ def insert_run(con: Any, run: RunRecord, *, list_id: str | None) -> None:
     con.execute(f"DELETE FROM {RUN_SOURCES} WHERE run_id = ?", [run.run_id])
     con.execute(f"DELETE FROM {RUNS} WHERE run_id = ?", [run.run_id])
     con.execute(
-        f"INSERT INTO {RUNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {RUNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             run.run_id, list_id, run.list_name, run.statement, run.started_at,
             run.finished_at, run.status, run.requested, run.delivered, run.budget, run.spent,
             json.dumps(run.plan, default=str), json.dumps(list(run.warnings)),
-            run.scorer_kind, run.scorer_name, run.scorer_version,
+            run.scorer_kind, run.scorer_name, run.scorer_version, run.query_run_id,
         ],
     )  # fmt: skip
     if run.spend:
@@ -90,6 +106,28 @@ def insert_run(con: Any, run: RunRecord, *, list_id: str | None) -> None:
                 for s in run.spend
             ],
         )  # fmt: skip
+
+
+def insert_run_leads(con: Any, run_id: str, leads_sql: str) -> None:
+    """Remember which leads a run delivered (the caller holds the transaction)."""
+    con.execute(f"DELETE FROM {RUN_LEADS} WHERE run_id = ?", [run_id])
+    con.execute(
+        f"INSERT INTO {RUN_LEADS} SELECT DISTINCT ?, CAST(lead_id AS VARCHAR) FROM {leads_sql} "
+        "WHERE lead_id IS NOT NULL",
+        [run_id],
+    )
+
+
+def _register(con: Any, delivered: Any, identities: Any) -> list[str]:
+    if delivered is None or delivered.num_rows == 0:
+        return []
+    token = uuid.uuid4().hex[:12]
+    names = [f"_leadql_run_leads_{token}"]
+    con.register(names[0], delivered)
+    if identities is not None:
+        names.append(f"_leadql_run_ids_{token}")
+        con.register(names[1], identities)
+    return names
 
 
 def find_list_id(con: Any, name: str | None) -> str | None:

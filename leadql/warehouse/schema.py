@@ -17,6 +17,8 @@ LEADS = f"{SCHEMA}.leads"
 LIST_LEADS = f"{SCHEMA}.list_leads"
 SEGMENTATIONS = f"{SCHEMA}.segmentations"
 OUTCOMES = f"{SCHEMA}.outcomes"
+RUN_LEADS = f"{SCHEMA}.run_leads"  # the leads a saved query's run delivered
+QUERY_RUNS = f"{SCHEMA}.query_runs"
 
 STAGE = "_stage"  # the executor's `ATTACH ':memory:' AS _stage`
 

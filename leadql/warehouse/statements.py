@@ -12,10 +12,10 @@ from leadql.errors import LeadQLNameError, did_you_mean
 from leadql.grammar import ast
 from leadql.result import Result
 from leadql.warehouse.lists import drop_list, get_list, list_names, require_list
-from leadql.warehouse.schema import LIST_LEADS, LISTS, RUN_SOURCES, RUNS, view_name
+from leadql.warehouse.schema import LIST_LEADS, LISTS, QUERY_RUNS, RUN_SOURCES, RUNS, view_name
 
 RUN_COLUMNS = ["run_id", "list", "started_at", "status", "requested", "delivered", "budget",
-               "spent", "seconds"]  # fmt: skip
+               "spent", "seconds", "query"]  # fmt: skip
 
 
 def _rows(con: Any, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -49,15 +49,19 @@ def show_runs(ctx: Context, stmt: ast.Show) -> Result:
         ).fetchall()]  # fmt: skip
         known = {n.lower() for n in [*list_names(con), *historic]}
         if name.lower() not in known:
+            from leadql.scheduling.store import query_names
+
             raise ctx.fail(
-                LeadQLNameError, f"no list named `{name}`", stmt.name,
-                hint=did_you_mean(name, [*list_names(con), *historic]) or "SHOW LISTS lists them",
+                LeadQLNameError, f"no list or saved query named `{name}`", stmt.name,
+                hint=did_you_mean(name, [*list_names(con), *historic, *query_names(ctx.catalog)])
+                or "SHOW LISTS and SHOW QUERIES list them",
             )  # fmt: skip
         where, params = "WHERE lower(list_name) = lower(?)", [name]
     columns, rows = _rows(con, f"""
-        SELECT run_id, list_name AS list, started_at, status, requested, delivered, budget, spent,
-               round(epoch(finished_at - started_at), 3) AS seconds
-        FROM {RUNS} {where} ORDER BY started_at, run_id""", params)  # fmt: skip
+        SELECT r.run_id, r.list_name AS list, r.started_at, r.status, r.requested, r.delivered, r.budget,
+               r.spent, round(epoch(r.finished_at - r.started_at), 3) AS seconds, q.query_name AS query
+        FROM {RUNS} AS r LEFT JOIN {QUERY_RUNS} AS q ON q.query_run_id = r.query_run_id
+        {where.replace('list_name', 'r.list_name')} ORDER BY r.started_at, r.run_id""", params)  # fmt: skip
     return Result.from_rows(columns, rows)
 
 

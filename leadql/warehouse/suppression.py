@@ -1,4 +1,4 @@
-"""EXCLUDE LIST / EXCLUDE TABLE: never buy these people again.
+"""EXCLUDE LIST / TABLE / QUERY: never buy these people again.
 
 The identity keys to suppress are gathered once per run into small tables in the in-memory
 staging database, one per kind of key (email, phone, names + birth date, names + ZIP); the
@@ -26,6 +26,9 @@ from leadql.warehouse.schema import (
     IDENTITY_TYPES,
     LEADS,
     LIST_LEADS,
+    QUERY_RUNS,
+    RUN_LEADS,
+    RUNS,
     STAGE,
     data_table,
     ensure_stage,
@@ -76,8 +79,9 @@ def suppression(
 ) -> Suppression:
     """Materialise the keys of every excluded list and table for one run.
 
-    `exclusions`: [("LIST", name) | ("TABLE", name)]. A LIST suppresses the keys of every lead
-    it ever delivered (the `leads` dimension plus the identity values delivered in the list).
+    `exclusions`: [("LIST" | "TABLE" | "QUERY", name)]. A LIST suppresses the keys of every lead
+    it ever delivered (the `leads` dimension plus the identity values delivered in the list); a
+    QUERY those of every lead its runs delivered (a saved query's runs remember them).
     A TABLE is read through its connector and canonical MAP, so its values are normalised like
     every source's. `available`: the canonical identity columns the run's records will carry;
     only keys built from those are held. Names are all checked before anything is read.
@@ -91,7 +95,11 @@ def suppression(
             resolved.append(("LIST", require_list(con, name)))
         elif kind.upper() == "TABLE":
             resolved.append(("TABLE", _require_table(catalog, name)))
-        else:  # EXCLUDE QUERY: saved queries come later
+        elif kind.upper() == "QUERY":
+            from leadql.scheduling.store import require_query
+
+            resolved.append(("QUERY", require_query(catalog, name).name))
+        else:
             raise unsupported(f"EXCLUDE {kind.upper()}", None, None)
     result = Suppression()
     token = re.sub(r"\W", "_", run_id)[:32] + "_" + uuid.uuid4().hex[:8]
@@ -101,6 +109,8 @@ def suppression(
         for kind, obj in resolved:
             if kind == "LIST":
                 _list_keys(con, obj, usable, selects)
+            elif kind == "QUERY":
+                _query_keys(obj, usable, selects)
             else:
                 table = f"{STAGE}.{quote_ident(f'supp_{token}_src{len(scratch)}')}"
                 scratch.append(table)
@@ -151,6 +161,19 @@ def _list_keys(con: Any, info: Any, usable: list[IdentityKey], selects: dict[str
         )
         if set(key.columns) <= delivered:
             selects[key.name].append(f"SELECT {key.sql('d.')} AS k FROM {data_table(info.list_id)} AS d")
+
+
+def _query_keys(name: str, usable: list[IdentityKey], selects: dict[str, list[str]]) -> None:
+    """Keys of every lead any run of saved query `name` delivered (with or without a list)."""
+    delivered = (
+        f"SELECT rl.lead_id FROM {RUN_LEADS} AS rl JOIN {RUNS} AS r ON r.run_id = rl.run_id "
+        f"JOIN {QUERY_RUNS} AS q ON q.query_run_id = r.query_run_id "
+        f"WHERE q.name_key = {quote_str(name.lower())}"
+    )
+    for key in usable:
+        selects[key.name].append(
+            f"SELECT {key.sql('l.')} AS k FROM {LEADS} AS l WHERE l.lead_id IN ({delivered})"
+        )
 
 
 def _table_keys(
