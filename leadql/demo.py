@@ -144,6 +144,6 @@ def run_demo(out: TextIO, *, people: int = DEMO_PEOPLE) -> int:
             print("\n== The example scripts", file=out)
             failed = _examples_tour(ws, out)
     print("This release runs the catalog, FIND (detailed, patterns, templates; EXPLAIN, ESTIMATE, lists),", file=out)
-    print("PREDICT with saved models, segments, outcomes and plain SQL; saved queries and schedules are", file=out)
-    print("parsed and checked, and run in the next release.", file=out)
+    print("PREDICT with saved models, segments, outcomes, saved queries on schedules (`leadql scheduler`)", file=out)
+    print("and plain SQL.", file=out)
     return 1 if failed else 0

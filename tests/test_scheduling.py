@@ -21,7 +21,14 @@ import pytest
 import leadql
 from leadql.scheduling import RetryPolicy, Scheduler
 from leadql.scheduling.log import close_loggers
-from leadql.scheduling.timing import Timing, first_run, next_run, occurrence, period_start, zone_named
+from leadql.scheduling.timing import (
+    Timing,
+    first_run,
+    next_run,
+    occurrence,
+    period_start,
+    zone_named,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PEOPLE = 400
