@@ -503,6 +503,14 @@ def train(
             else None
         ),
     )
+    if valid_scores is not raw_va:
+        # Cross-fitted calibration fits a calibrator per fold, so its scores are only comparable
+        # within a fold: ranking metrics (AUC, precision@k, lift) come from the model's own
+        # scores, which the final (monotone) calibrator orders the same way.
+        ranked = evaluate.metrics(y_va, raw_va, task_type=task_type, classes=classes, k=k)
+        for key in ("auc", "pr_auc", "precision_at_k", "lift_by_decile"):
+            if key in ranked:
+                m[key] = ranked[key]
     m["validation"] = split_info
     m["calibration_method"] = calibration_method
     if task_type == "binary_classification":
