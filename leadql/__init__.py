@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from leadql.errors import (
     LeadQLBudgetError,
+    LeadQLCancelledError,
     LeadQLConstraintError,
     LeadQLError,
     LeadQLExecutionError,
@@ -33,6 +34,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LeadQLBudgetError",
+    "LeadQLCancelledError",
     "LeadQLConstraintError",
     "LeadQLError",
     "LeadQLExecutionError",

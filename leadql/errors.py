@@ -180,6 +180,12 @@ class LeadQLExecutionError(LeadQLError):
     kind = "execution error"
 
 
+class LeadQLCancelledError(LeadQLExecutionError):
+    """The statement was cancelled (Ctrl-C in the shell, `Workspace.interrupt()` from Python)."""
+
+    kind = "cancelled"
+
+
 class LeadQLUnsupportedError(LeadQLExecutionError):
     """The statement is valid LeadQL but this engine cannot run it (yet, or on this backend)."""
 

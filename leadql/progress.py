@@ -27,22 +27,38 @@ class TerminalProgress:
         with self._lock:
             if self._progress is None:
                 from rich.console import Console
-                from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+                from rich.progress import (
+                    BarColumn,
+                    Progress,
+                    SpinnerColumn,
+                    TextColumn,
+                    TimeElapsedColumn,
+                    TimeRemainingColumn,
+                )
 
                 self._progress = Progress(
-                    SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                    SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=24),
+                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
                     console=Console(file=self.stream), transient=True,
                 )  # fmt: skip
                 self._progress.start()
             key = (str(event.get("stage", "")), str(event.get("source", "")))
-            if "fraction" in event:  # PREDICT: features and training report how far they are
+            # A bar with an estimate when the size is known: PREDICT's features and training
+            # report a fraction; a scan capped by the budget reports its row limit.
+            total: float | None = None
+            if "fraction" in event:
                 text = f"{key[0]} {key[1]}: {float(event['fraction']):.0%}"
+                done, total = float(event["fraction"]), 1.0
             else:
-                text = f"{key[0]} {key[1]}: {int(event.get('rows', 0)):,} rows"
+                rows = int(event.get("rows", 0))
+                text = f"{key[0]} {key[1]}: {rows:,} rows"
+                done = float(rows)
+                if event.get("total"):
+                    total = float(max(int(event["total"]), rows))
             if key not in self._tasks:
-                self._tasks[key] = self._progress.add_task(text, total=None)
+                self._tasks[key] = self._progress.add_task(text, total=total, completed=done)
             else:
-                self._progress.update(self._tasks[key], description=text)
+                self._progress.update(self._tasks[key], description=text, completed=done, total=total)
 
     def close(self) -> None:
         with self._lock:

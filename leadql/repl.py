@@ -1,24 +1,19 @@
 """The interactive shell: statements end with `;`, errors keep the session alive.
 
-This is the line-based shell that works on any terminal and on piped input. (A full-screen
-prompt with completion and highlighting is built on prompt_toolkit.)
+On a terminal the shell is leadql/repl_interactive.py (prompt_toolkit: history, completion,
+highlighting, Ctrl-C cancels the running statement). Piped input, or a terminal prompt_toolkit
+cannot drive, gets the line-based shell here, which reads a script and exits 1 if any statement
+failed.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from typing import TextIO
 
 from leadql.errors import LeadQLError
-
-HELP = """\
-Statements end with ';' and may span lines. Commands:
-  \\help          this text
-  \\q             quit
-Statement families: CREATE SOURCE|TABLE|CATEGORY|PATTERN|TEMPLATE, FIND, PREDICT,
-EVALUATE, EXPLAIN, SEGMENT, RECORD OUTCOMES, RETRAIN, USE, SAVE QUERY, SCHEDULE, RUN QUERY,
-UNSCHEDULE, SHOW, DESCRIBE, PROFILE, ANALYZE, DROP, and plain SELECT. See docs/ for each."""
 
 _SKIP = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|#[^\n]*|/\*[\s\S]*?\*/")
 
@@ -43,6 +38,10 @@ def run_repl(
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     interactive = stdin.isatty()
+    if interactive and stdout.isatty() and stdin is sys.stdin and os.environ.get("TERM") != "dumb":
+        from leadql.repl_interactive import run_interactive
+
+        return run_interactive(database, fmt)
     failures = 0
     from leadql.progress import TerminalProgress
 
@@ -69,8 +68,10 @@ def run_repl(
                 line = line.rstrip("\n")
             if not buffer and line.strip() in ("\\q", "\\quit", "exit", "quit"):
                 break
-            if not buffer and line.strip() in ("\\help", "\\h", "\\?"):
-                print(HELP, file=stdout)
+            if not buffer and line.strip().split(" ")[0] in ("\\help", "\\h", "\\?"):
+                from leadql.repl_help import help_text
+
+                print(help_text(line.strip().partition(" ")[2]), file=stdout)
                 continue
             buffer += line + "\n"
             if not statement_complete(buffer):

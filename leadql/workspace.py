@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from leadql.errors import (
+    LeadQLCancelledError,
     LeadQLError,
     LeadQLExecutionError,
     LeadQLNameError,
@@ -58,6 +59,8 @@ class Workspace:
         self.read_only = read_only
         self._pool: list[Any] = []
         self._pool_lock = threading.Lock()
+        self._lent: list[Any] = []  # cursors handed to worker threads (interrupt() reaches them)
+        self._cancel = threading.Event()
         self.progress: Any = None  # callable(event dict) for long statements; see leadql/progress.py
         self.scan_threads = 0  # threads for parallel source scans; 0 = one per CPU core
         self.predict_settings: Any = None  # leadql.predict.labels.PredictSettings; None = defaults
@@ -114,16 +117,41 @@ class Workspace:
         if cursor is None:
             cursor = self._con.cursor()
             install(cursor)
+        with self._pool_lock:
+            self._lent.append(cursor)
         install_user_macros(cursor, self.catalog.categories() if categories is None else categories)
         return cursor
 
     def release(self, cursor: Any) -> None:
         """Give back a connection from `cursor()` for reuse."""
         with self._pool_lock:
+            if any(c is cursor for c in self._lent):
+                self._lent = [c for c in self._lent if c is not cursor]
             if not self._closed and len(self._pool) < 8:
                 self._pool.append(cursor)
                 return
         cursor.close()
+
+    # ------------------------------------------------------------ cancelling
+    def interrupt(self) -> None:
+        """Cancel the running statement from another thread (the shell calls this on Ctrl-C).
+
+        DuckDB stops the query at its next check; the statement raises LeadQLCancelledError and,
+        as every statement that stores data does so in one transaction, nothing is half-saved.
+        The remaining statements of the same `execute` call are not run."""
+        self._cancel.set()
+        with self._pool_lock:
+            targets = [self._con, *self._lent]
+        for con in targets:
+            try:
+                con.interrupt()
+            except Exception:  # noqa: BLE001 - a connection that is closing needs no interrupt
+                pass
+
+    def _cancelled(self, statement: ast.Statement, text: str) -> LeadQLCancelledError:
+        self._cancel.clear()
+        return LeadQLCancelledError(f"{statement.keyword} was cancelled", span=statement.span, text=text,
+                                    hint="nothing it was storing was saved")  # fmt: skip
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -168,10 +196,20 @@ class Workspace:
         for statement in statements:
             validate(statement, text)
             _check_params(statement, params, text)
+        self._cancel.clear()
         for statement in statements:
             started = time.perf_counter()
             with self._lock:
-                result = self._run(statement, params, text, rows)
+                if self._cancel.is_set():
+                    raise self._cancelled(statement, text)
+                try:
+                    result = self._run(statement, params, text, rows)
+                except LeadQLError as e:
+                    if self._cancel.is_set() and not isinstance(e, LeadQLCancelledError):
+                        raise self._cancelled(statement, text) from None
+                    raise
+                if self._cancel.is_set():  # finished before the interrupt reached it: still cancelled
+                    raise self._cancelled(statement, text)
             result.statement = statement
             result.elapsed = time.perf_counter() - started
             yield result
@@ -197,6 +235,8 @@ class Workspace:
                 return handler(Context(self, params, text, query_run), statement)
             except LeadQLError as e:
                 raise e.located(statement.span, text) from None
+            except duckdb.InterruptException:
+                raise self._cancelled(statement, text) from None
             except duckdb.Error as e:  # data the engine did not expect: an error, never a traceback
                 from leadql.connectors.base import duckdb_detail
 
@@ -249,6 +289,8 @@ class Workspace:
                 return Result.from_rows(relation.columns, relation.fetchall())
             # DuckDB 2 names it to_arrow_table(); 1.x's arrow() returns the table.
             table = getattr(relation, "to_arrow_table", relation.arrow)()
+        except duckdb.InterruptException:
+            raise self._cancelled(statement, text) from None
         except duckdb.Error as e:
             error = _duckdb_error(self._positioned(e, sql, bound), statement, text)
             missing = re.search(r"Table with name (\S+) does not exist", error.message)

@@ -119,7 +119,8 @@ def run_scan(ws: Any, request: ScanRequest, categories: dict[str, CategoryDef],
                         writer.unregister(name)
                     outcome.rows += batch.num_rows
                     if progress is not None:
-                        progress({"stage": request.purpose, "source": request.defn.name, "rows": outcome.rows})
+                        progress({"stage": request.purpose, "source": request.defn.name, "rows": outcome.rows,
+                                  "total": request.limit})  # fmt: skip
             if stopped and hasattr(reader, "close"):
                 reader.close()
             outcome.error = None
