@@ -7,6 +7,7 @@
     leadql check FILE...                parse and validate, reporting every error at once
     leadql demo                         the showcase on generated sample data
     leadql scheduler [--once]           run due saved queries
+    leadql -d FILE export LIST --layout salesforce|hubspot|csv [-o FILE]
 
 Exit codes: 0 success, 1 a query error (message on stderr), 2 a usage error.
 """
@@ -44,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=FORMATS, default=argparse.SUPPRESS,
         help="how results are printed (default: table)",
     )  # fmt: skip
+    common.add_argument(
+        "-o", "--output", metavar="FILE", default=argparse.SUPPRESS,
+        help="also write the last result that has columns to FILE (.csv, .json or .parquet)",
+    )  # fmt: skip
 
     parser = _Parser(
         prog="leadql",
@@ -75,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     scheduler.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
                            help="how long to wait for a workspace another process holds (default 30)")
     sub.add_parser("repl", parents=[common], help="the interactive shell (the default)")
+    export = sub.add_parser("export", parents=[common], help="write a list as a CRM import CSV")
+    export.add_argument("list", help="the list to export")
+    export.add_argument("--layout", default="csv", help="salesforce, hubspot or csv (default csv)")
     return parser
 
 
@@ -91,15 +99,17 @@ def main(argv: list[str] | None = None) -> int:
             return run_demo(sys.stdout, people=args.people)
         if args.action == "scheduler":
             return _scheduler(database, args)
+        if args.action == "export":
+            return _export(database, args.list, args.layout, getattr(args, "output", None))
         if args.command is not None:
             if args.action not in (None,):
                 return _usage("-c cannot be combined with a command")
-            return _run_text(database, args.command, "<command>", fmt)
+            return _run_text(database, args.command, "<command>", fmt, getattr(args, "output", None))
         if args.action == "run":
             text, source = _read_script(args.script)
             if text is None:
                 return EXIT_USAGE
-            return _run_text(database, text, source, fmt)
+            return _run_text(database, text, source, fmt, getattr(args, "output", None))
         from leadql.repl import run_repl
 
         return run_repl(database, fmt)
@@ -181,21 +191,43 @@ def _read_script(path: str) -> tuple[str | None, str]:
     return None, path
 
 
-def _run_text(database: str, text: str, source: str, fmt: str) -> int:
-    from leadql.output import render
+def _run_text(database: str, text: str, source: str, fmt: str, output: str | None = None) -> int:
+    from leadql.output import render, write_result
     from leadql.progress import TerminalProgress
     from leadql.workspace import Workspace
 
     with Workspace(database) as ws:
         ws.progress = progress = TerminalProgress()
+        last = None
         try:
             for result in ws.execute_each(text, rows=True):
                 progress.close()
                 print(render(result, fmt))
+                if result.columns:
+                    last = result
+            if output is not None:
+                if last is None:
+                    raise LeadQLError("no statement returned a table to write to " + output,
+                                      hint="-o writes the last result that has columns")  # fmt: skip
+                kind = write_result(last, output, fmt if fmt != "table" else None)
+                print(f"wrote {len(last):,} rows to {output} ({kind})", file=sys.stderr)
         except LeadQLError as e:
             progress.close()
             _print_error(e, None if source.startswith("<") else source)
             return EXIT_QUERY_ERROR
+    return EXIT_OK
+
+
+def _export(database: str, name: str, layout: str, output: str | None) -> int:
+    from leadql.workspace import Workspace
+
+    if not Path(database).exists():
+        print(f"leadql: no workspace {database}", file=sys.stderr)
+        return EXIT_USAGE
+    with Workspace(database, read_only=True) as ws:
+        report = ws.export_list(name, layout, output)
+    empty = f"; no data for: {', '.join(report['empty_columns'])}" if report["empty_columns"] else ""
+    print(f"wrote {report['rows']:,} leads of {name} to {report['path']} ({layout.lower()} layout){empty}")
     return EXIT_OK
 
 

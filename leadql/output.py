@@ -7,6 +7,7 @@ import io
 import json
 from datetime import date, datetime, time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from leadql.result import Result
@@ -93,3 +94,48 @@ def render(result: Result, fmt: str = "table") -> str:
     if result.warnings and fmt == "table":
         text += "".join(f"\nwarning: {w}" for w in result.warnings)
     return text
+
+
+# ------------------------------------------------------------------------ files
+
+FILE_FORMATS = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def write_result(result: Result, path: str | Path, fmt: str | None = None) -> str:
+    """Write a result's table to `path` as csv, json or parquet (by `fmt`, else the file's
+    extension), atomically: a temporary file beside it is renamed over it. Returns the format."""
+    import os
+    import tempfile
+
+    from leadql.errors import LeadQLExecutionError, LeadQLTypeError
+
+    target = Path(path)
+    kind = fmt if fmt in ("csv", "json", "parquet") else FILE_FORMATS.get(target.suffix.lower())
+    if kind is None:
+        raise LeadQLTypeError(f"cannot tell how to write {target.name}",
+                              hint="name the file .csv, .json or .parquet")  # fmt: skip
+    if not result.columns:
+        raise LeadQLTypeError("the statement returned no table to write",
+                              hint="-o writes the last result that has columns")  # fmt: skip
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as e:
+        raise LeadQLExecutionError(f"cannot write {target}: {e.strerror}") from None
+    try:
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            os.close(fd)
+            pq.write_table(result.to_arrow(), tmp)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+                f.write((format_csv(result) if kind == "csv" else format_json(result)) + "\n")
+        os.replace(tmp, target)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise LeadQLExecutionError(f"cannot write {target}: {e.strerror}") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return kind

@@ -73,6 +73,29 @@ class Result:
             return len(self._rows)
         return self.table.num_rows if self.table is not None else 0
 
+    def _repr_html_(self, max_rows: int = 50) -> str:
+        """Jupyter shows a result as an HTML table (values escaped), with its message and warnings."""
+        from html import escape
+
+        from leadql.output import _cell
+
+        parts = []
+        if self.message:
+            parts.append(f"<p>{escape(self.message)}</p>")
+        if self.columns:
+            rows = self.rows
+            head = "".join(f"<th>{escape(c)}</th>" for c in self.columns)
+            body = "".join(
+                "<tr>" + "".join(f"<td>{escape(_cell(v))}</td>" for v in row) + "</tr>" for row in rows[:max_rows]
+            )
+            parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            shown = f"first {max_rows} of {len(rows):,} rows" if len(rows) > max_rows else f"{len(rows):,} row{'s' if len(rows) != 1 else ''}"
+            parts.append(f"<p><small>{shown}</small></p>")
+        elif not self.message:
+            parts.append("<p>ok</p>")
+        parts += [f"<p><b>warning:</b> {escape(w)}</p>" for w in self.warnings]
+        return "<div class=\"leadql-result\">" + "".join(parts) + "</div>"
+
     def __repr__(self) -> str:
         if self.columns:
             return f"<Result {len(self)} rows × {len(self.columns)} columns>"

@@ -320,6 +320,16 @@ class Workspace:
             return again if type(again) is type(error) else error
         return error
 
+    # ------------------------------------------------------------ lists out
+    def export_list(self, name: str, layout: str = "csv", path: str | Path | None = None) -> dict[str, Any]:
+        """Write list `name` as a CRM import CSV (`layout`: salesforce, hubspot or csv) to `path`
+        (default `<name>.<layout>.csv`); returns rows written and the layout columns left empty."""
+        from leadql.warehouse.export import export_list
+
+        self._check_open()
+        with self._lock:
+            return export_list(self._con, name, layout, path or f"{name}.{layout.lower()}.csv")
+
     # ------------------------------------------------------------ data from Python
     def register(self, name: str, data: Any) -> None:
         """Make an Arrow table, record batch reader or pandas DataFrame queryable as `name`."""

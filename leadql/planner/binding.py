@@ -7,6 +7,7 @@ execution can fail on a user's mistake after money was spent.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -195,7 +196,7 @@ def _count(ctx: Context, stmt: ast.Find) -> int | None:
         return None
     value = ctx.value(stmt.count)
     if isinstance(value, bool) or not isinstance(value, int) or isinstance(value, Decimal):
-        if isinstance(value, (float, Decimal)) and value == int(value):
+        if isinstance(value, (float, Decimal)) and math.isfinite(value) and value == int(value):
             value = int(value)
         else:
             raise LeadQLTypeError(f"the number of leads must be a whole number, not {value!r}",

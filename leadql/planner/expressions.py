@@ -216,7 +216,8 @@ class PredicateCompiler:
         normal = self.normalize(category, value)
         if normal is None:
             raise LeadQLTypeError(
-                f"'{value}' is not a valid {category.name}", span=value_node.span, text=self.text,
+                f"'{value if len(value) <= 60 else value[:57] + '...'}' is not a valid {category.name}",
+                span=value_node.span, text=self.text,
                 hint=f"{category.name} values are normalised ({category.description or category.normalizer}); "
                 "no source value can equal this",
             )  # fmt: skip
