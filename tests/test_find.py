@@ -136,7 +136,15 @@ def test_failover_when_a_source_fails_mid_scan(ws, monkeypatch):
 
         return Broken()
 
+    real_materialize = scans.materialize
+
+    def flaky_lookup(workspace, cursor, request, categories):  # look-ups are read inside DuckDB
+        if request.defn.name in failing:
+            raise duckdb.IOException("connection reset by vendor")
+        return real_materialize(workspace, cursor, request, categories)
+
     monkeypatch.setattr(scans, "open_reader", flaky)
+    monkeypatch.setattr(scans, "materialize", flaky_lookup)
     monkeypatch.setattr(scans, "BATCH_ROWS", 20)
     monkeypatch.setattr(scans, "BACKOFF_SECONDS", 0.001)
     result = ws.execute(FINTECH.format(n=120, budget=300))

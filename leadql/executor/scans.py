@@ -86,6 +86,20 @@ def open_reader(ws: Any, cursor: Any, request: ScanRequest, categories: dict[str
     return connector.run_read(cursor, lambda: relation.to_arrow_reader(batch_size=BATCH_ROWS))
 
 
+def materialize(ws: Any, cursor: Any, request: ScanRequest, categories: dict[str, CategoryDef]) -> int:
+    """A read with nothing to decide per batch (no `keep`), done as one `CREATE TABLE … AS`
+    inside DuckDB: no Arrow round trip through Python, and the call releases the GIL for its
+    whole length, so scans in several threads really overlap. Returns the rows staged."""
+    from leadql.catalog.ddl import connector_for
+    from leadql.context import Context
+
+    connector = connector_for(Context(ws, {}, ""), request.defn)
+    from_sql = connector.relation(cursor)
+    sql = scan_sql(request.defn, categories, from_sql, request)
+    connector.run_read(cursor, lambda: cursor.execute(f"CREATE OR REPLACE TABLE {request.table} AS {sql}"))
+    return int(cursor.execute(f"SELECT count(*) FROM {request.table}").fetchall()[0][0])
+
+
 def run_scan(ws: Any, request: ScanRequest, categories: dict[str, CategoryDef],
              progress: Callable[[dict], None] | None = None) -> ScanOutcome:  # fmt: skip
     import duckdb
@@ -99,6 +113,15 @@ def run_scan(ws: Any, request: ScanRequest, categories: dict[str, CategoryDef],
         healthy = False  # a connection left mid-result by an error is closed, not reused
         writer = ws._con.cursor()  # a streaming result keeps `cursor` busy: write through another
         try:
+            if request.keep is None:
+                outcome.rows = materialize(ws, cursor, request, categories)
+                created = True
+                if progress is not None:
+                    progress({"stage": request.purpose, "source": request.defn.name, "rows": outcome.rows,
+                              "total": request.limit})  # fmt: skip
+                outcome.error = None
+                healthy = True
+                break
             reader = open_reader(ws, cursor, request, categories)
             if not created:
                 _create(writer, request.table, reader.schema)
