@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -101,13 +103,37 @@ def render(result: Result, fmt: str = "table") -> str:
 FILE_FORMATS = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
 
 
-def write_result(result: Result, path: str | Path, fmt: str | None = None) -> str:
-    """Write a result's table to `path` as csv, json or parquet (by `fmt`, else the file's
-    extension), atomically: a temporary file beside it is renamed over it. Returns the format."""
+@contextmanager
+def atomic_file(path: str | Path) -> Iterator[str]:
+    """A temporary file beside `path` to write; renamed over `path` when the block ends well,
+    removed when it fails, so a reader never sees half a file. Failures are LeadQLErrors."""
     import os
     import tempfile
 
-    from leadql.errors import LeadQLExecutionError, LeadQLTypeError
+    from leadql.errors import LeadQLExecutionError
+
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        os.close(fd)
+    except OSError as e:
+        raise LeadQLExecutionError(f"cannot write {target}: {e.strerror}") from None
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise LeadQLExecutionError(f"cannot write {target}: {e.strerror}") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_result(result: Result, path: str | Path, fmt: str | None = None) -> str:
+    """Write a result's table to `path` as csv, json or parquet (by `fmt`, else the file's
+    extension), atomically (see atomic_file). Returns the format."""
+    from leadql.errors import LeadQLTypeError
 
     target = Path(path)
     kind = fmt if fmt in ("csv", "json", "parquet") else FILE_FORMATS.get(target.suffix.lower())
@@ -117,25 +143,12 @@ def write_result(result: Result, path: str | Path, fmt: str | None = None) -> st
     if not result.columns:
         raise LeadQLTypeError("the statement returned no table to write",
                               hint="-o writes the last result that has columns")  # fmt: skip
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    except OSError as e:
-        raise LeadQLExecutionError(f"cannot write {target}: {e.strerror}") from None
-    try:
+    with atomic_file(target) as tmp:
         if kind == "parquet":
             import pyarrow.parquet as pq
 
-            os.close(fd)
             pq.write_table(result.to_arrow(), tmp)
         else:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
                 f.write((format_csv(result) if kind == "csv" else format_json(result)) + "\n")
-        os.replace(tmp, target)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise LeadQLExecutionError(f"cannot write {target}: {e.strerror}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return kind

@@ -10,13 +10,11 @@ has no data for are written empty and reported.
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from leadql.connectors.base import quote_ident
-from leadql.errors import LeadQLExecutionError, LeadQLNameError, did_you_mean
+from leadql.errors import LeadQLNameError, did_you_mean
 from leadql.warehouse.lists import require_list
 from leadql.warehouse.schema import IDENTITY_TYPES, LEADS, view_name
 
@@ -95,19 +93,10 @@ def _value(columns: dict[str, str], category: str | None, layout: str, label: st
 
 
 def _write_csv(target: Path, header: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """Write atomically: a temporary file in the same folder, renamed over the target."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    except OSError as e:
-        raise LeadQLExecutionError(f"cannot write {target}: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(header)
-            for row in rows:
-                writer.writerow(["" if v is None else v for v in row])
-        os.replace(tmp, target)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise LeadQLExecutionError(f"cannot write {target}: {e.strerror}") from None
+    from leadql.output import atomic_file
+
+    with atomic_file(target) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(["" if v is None else v for v in row])
