@@ -208,8 +208,8 @@ class Workspace:
                     if self._cancel.is_set() and not isinstance(e, LeadQLCancelledError):
                         raise self._cancelled(statement, text) from None
                     raise
-                if self._cancel.is_set():  # finished before the interrupt reached it: still cancelled
-                    raise self._cancelled(statement, text)
+                # An interrupt that arrives after the statement finished does not undo it (it may
+                # have committed); the next statement of the text is the one cancelled.
             result.statement = statement
             result.elapsed = time.perf_counter() - started
             yield result

@@ -171,3 +171,15 @@ def test_export_a_list_in_crm_layouts(ws, tmp_path, capsys) -> None:
     assert "wrote 6 leads of hot" in capsys.readouterr().out and target.exists()
     assert main(["-d", path, "export", "nope"]) == 1
     assert Path(path).exists()
+
+
+def test_interrupt_cancels_the_running_statement_and_the_rest_of_the_text(ws) -> None:
+    slow = "SELECT sum(a.range * b.range) FROM range(1000000) a, range(1000000) b"
+    timer = threading.Timer(0.3, ws.interrupt)
+    timer.start()
+    with pytest.raises(leadql.LeadQLCancelledError, match="SELECT was cancelled") as caught:
+        ws.execute(f"{slow}; SAVE QUERY never AS SELECT 1")
+    timer.join()
+    assert caught.value.line == 1 and "nothing it was storing was saved" in caught.value.hint
+    assert ws.execute("SHOW QUERIES").rows == []  # the statement after it never ran
+    assert ws.execute("SELECT 1 AS one").rows == [(1,)]  # the workspace is fine afterwards
