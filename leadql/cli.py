@@ -226,8 +226,10 @@ def _export(database: str, name: str, layout: str, output: str | None) -> int:
         return EXIT_USAGE
     with Workspace(database, read_only=True) as ws:
         report = ws.export_list(name, layout, output)
-    empty = f"; no data for: {', '.join(report['empty_columns'])}" if report["empty_columns"] else ""
-    print(f"wrote {report['rows']:,} leads of {name} to {report['path']} ({layout.lower()} layout){empty}")
+    empty = f"; no data for: {', '.join(report.empty_columns)}" if report.empty_columns else ""
+    print(f"wrote {report.rows:,} leads of {report.list} to {report.path} ({report.layout} layout){empty}")
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -321,14 +321,17 @@ class Workspace:
         return error
 
     # ------------------------------------------------------------ lists out
-    def export_list(self, name: str, layout: str = "csv", path: str | Path | None = None) -> dict[str, Any]:
+    def export_list(self, name: str, layout: str = "csv", path: str | Path | None = None) -> Any:
         """Write list `name` as a CRM import CSV (`layout`: salesforce, hubspot or csv) to `path`
-        (default `<name>.<layout>.csv`); returns rows written and the layout columns left empty."""
-        from leadql.warehouse.export import export_list
+        (default `<name>.<layout>.csv`); returns an ExportReport (rows written, the layout
+        columns left empty, warnings). See leadql/warehouse/export.py."""
+        from leadql.warehouse.export import export_list, layout_named
 
         self._check_open()
+        key = layout_named(layout)
         with self._lock:
-            return export_list(self._con, name, layout, path or f"{name}.{layout.lower()}.csv")
+            self._check_open()
+            return export_list(self._con, name, key, path or f"{name}.{key}.csv")
 
     # ------------------------------------------------------------ data from Python
     def register(self, name: str, data: Any) -> None:

@@ -1,95 +1,242 @@
 """A list as a CRM import file: Salesforce's lead import, HubSpot's contact import, or plain CSV.
 
-Each layout maps the CRM's column headers to LeadQL's canonical categories. Values come from the
-list's delivered columns first, then from the `leads` dimension (the identity keys the warehouse
-remembers for each lead, e.g. the name behind an email). LeadQL's own measures go into the
-layout's description column, so a salesperson sees why a lead is there. Layout columns the list
-has no data for are written empty and reported.
+    export_list(con, name, layout, path) -> ExportReport
+
+A layout is a tuple of columns, each a CRM header and where its value comes from: a canonical
+category (`email`, `company_name`, …) or one of LeadQL's own fields (the lead id, score,
+quality, the sources a value came from, a rating, a lead source). Category values come from the
+list's delivered columns first, then, for the identity keys (names, email, phone, ZIP, birth
+date), from what the warehouse remembers about each lead in the `leads` dimension. Columns the
+list has no data for are written empty and reported, as are rows that lack a column the CRM
+requires (Salesforce: Last Name and Company; HubSpot: Email).
+
+A lead delivered by several runs of a list is written once: each column holds its latest value,
+Description and the sources name every source any delivery came from. The `csv` layout writes
+the list as `SELECT * FROM list` shows it instead, one row per delivery.
 """
 
 from __future__ import annotations
 
 import csv
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from leadql.connectors.base import quote_ident
-from leadql.errors import LeadQLNameError, did_you_mean
+from leadql.connectors.base import duckdb_detail, quote_ident, quote_str
+from leadql.errors import LeadQLExecutionError, LeadQLNameError, LeadQLTypeError, did_you_mean
 from leadql.warehouse.lists import require_list
 from leadql.warehouse.schema import IDENTITY_TYPES, LEADS, view_name
 
-# CRM header → canonical category (None: filled by LeadQL itself).
-LAYOUTS: dict[str, list[tuple[str, str | None]]] = {
-    "salesforce": [
-        ("First Name", "first_name"), ("Last Name", "last_name"), ("Email", "email"), ("Phone", "phone"),
-        ("Company", "company_name"), ("Title", "title"), ("Industry", "industry"), ("Street", "street"),
-        ("City", "city"), ("State/Province", "state"), ("Zip/Postal Code", "zip"), ("Country", None),
-        ("Annual Revenue", "revenue"), ("No. of Employees", "employees"), ("Lead Source", None),
-        ("Rating", None), ("Description", None),
-    ],
-    "hubspot": [
-        ("First Name", "first_name"), ("Last Name", "last_name"), ("Email", "email"),
-        ("Phone Number", "phone"), ("Company Name", "company_name"), ("Job Title", "title"),
-        ("Industry", "industry"), ("Street Address", "street"), ("City", "city"), ("State/Region", "state"),
-        ("Postal Code", "zip"), ("Country/Region", None), ("Annual Revenue", "revenue"),
-        ("Number of Employees", "employees"), ("Lead Status", None), ("Original Source", None),
-        ("LeadQL Lead ID", None), ("LeadQL Score", None),
-    ],
-}  # fmt: skip
+
+@dataclass(frozen=True)
+class Column:
+    header: str  # the CRM's column header, as its import wizard maps it
+    source: str  # a canonical category, or a LeadQL field (see _leadql_field)
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    columns: tuple[Column, ...]
+    required: tuple[str, ...] = ()  # headers the CRM needs on every row
+
+
+def _columns(*pairs: tuple[str, str]) -> tuple[Column, ...]:
+    return tuple(Column(header, source) for header, source in pairs)
+
+
+# Salesforce: the Lead field labels of the Data Import Wizard. Lead Source "Purchased List" and
+# Lead Status "Open - Not Contacted" are values of Salesforce's default picklists.
+SALESFORCE = Layout("salesforce", _columns(
+    ("First Name", "first_name"), ("Last Name", "last_name"), ("Email", "email"), ("Phone", "phone"),
+    ("Company", "company_name"), ("Title", "title"), ("Industry", "industry"), ("Website", "domain"),
+    ("Street", "street"), ("City", "city"), ("State/Province", "state"), ("Zip/Postal Code", "zip"),
+    ("Country", "@country"), ("Annual Revenue", "revenue"), ("No. of Employees", "employees"),
+    ("Lead Source", "@lead_source"), ("Lead Status", "@salesforce_status"), ("Rating", "@rating"),
+    ("Description", "@description"),
+), required=("Last Name", "Company"))  # fmt: skip
+
+# HubSpot: the contact property labels its import maps by name; LeadQL's measures go to custom
+# properties (create "LeadQL Lead ID", "LeadQL Score", … in HubSpot, or skip them at import).
+HUBSPOT = Layout("hubspot", _columns(
+    ("First Name", "first_name"), ("Last Name", "last_name"), ("Email", "email"),
+    ("Phone Number", "phone"), ("Company Name", "company_name"), ("Job Title", "title"),
+    ("Industry", "industry"), ("Website URL", "domain"), ("Street Address", "street"), ("City", "city"),
+    ("State/Region", "state"), ("Postal Code", "zip"), ("Country/Region", "@country"),
+    ("Annual Revenue", "revenue"), ("Number of Employees", "employees"),
+    ("Lifecycle Stage", "@hubspot_stage"), ("Lead Status", "@hubspot_status"),
+    ("LeadQL Lead ID", "@lead_id"), ("LeadQL Score", "@score"), ("LeadQL Quality", "@quality"),
+    ("LeadQL Sources", "@sources"), ("LeadQL List", "@list"),
+), required=("Email",))  # fmt: skip
+
+LAYOUTS = {layout.name: layout for layout in (SALESFORCE, HUBSPOT)}
 LAYOUT_NAMES = ("salesforce", "hubspot", "csv")
+STATE_COUNTRY = "United States"  # the `state` category holds US states (normaliser us_state)
 
 
-def export_list(con: Any, name: str, layout: str, path: str | Path) -> dict[str, Any]:
-    """Write list `name` to `path` in `layout`; returns {"rows", "path", "empty_columns"}."""
-    layout_key = layout.lower()
-    if layout_key not in LAYOUT_NAMES:
+@dataclass
+class ExportReport:
+    """What `export_list` wrote. Reads like a dict too: `report["rows"]`."""
+
+    list: str
+    layout: str
+    path: str
+    rows: int
+    columns: list[str]
+    empty_columns: list[str]  # layout columns no row had a value for
+    warnings: list[str] = field(default_factory=list)
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key)
+
+
+def layout_named(layout: Any) -> str:
+    """The layout's canonical name, or a LeadQLNameError with the nearest one."""
+    if not isinstance(layout, str):
+        raise LeadQLTypeError(f"an export layout is a name, not {type(layout).__name__}",
+                              hint=f"layouts: {', '.join(LAYOUT_NAMES)}")  # fmt: skip
+    key = layout.strip().lower()
+    if key not in LAYOUT_NAMES:
         raise LeadQLNameError(f"no export layout named `{layout}`",
-                              hint=did_you_mean(layout, LAYOUT_NAMES) or f"layouts: {', '.join(LAYOUT_NAMES)}")  # fmt: skip
+                              hint=did_you_mean(key, LAYOUT_NAMES) or f"layouts: {', '.join(LAYOUT_NAMES)}")  # fmt: skip
+    return key
+
+
+def export_list(con: Any, name: str, layout: str, path: str | Path) -> ExportReport:
+    """Write list `name` to `path` in `layout` (salesforce, hubspot or csv), atomically."""
+    import duckdb
+
+    key = layout_named(layout)
+    if not isinstance(name, str):
+        raise LeadQLTypeError(f"a list name is text, not {type(name).__name__}")
+    if not isinstance(path, (str, Path)) or not str(path):
+        raise LeadQLTypeError(f"the export file is a path, not {type(path).__name__}",
+                              hint="e.g. ws.export_list('hot', 'salesforce', 'hot.csv')")  # fmt: skip
     info = require_list(con, name)
-    view = view_name(info.name)
-    delivered = [r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()]
-    lower = {c.lower(): c for c in delivered}
-    if layout_key == "csv":
-        header = delivered
-        sql = f"SELECT * FROM {view}"
-    else:
-        picks = []
-        for label, category in LAYOUTS[layout_key]:
-            picks.append(f"{_value(lower, category, layout_key, label, info.name)} AS {quote_ident(label)}")
-        header = [label for label, _ in LAYOUTS[layout_key]]
-        sql = (f"SELECT {', '.join(picks)} FROM {view} AS v LEFT JOIN {LEADS} AS l ON l.lead_id = v.lead_id "
-               "ORDER BY v.lead_id")  # fmt: skip
-    rows = con.execute(sql).fetchall()
+    try:
+        header, rows, warnings = _read(con, info.name, key)
+    except duckdb.Error as e:  # a list the layout cannot read: an error, never a traceback
+        raise LeadQLExecutionError(f"cannot export list `{info.name}`: {duckdb_detail(e)}",
+                                   hint="export it with --layout csv, or report this as a bug") from None  # fmt: skip
     empty = [h for i, h in enumerate(header) if all(r[i] in (None, "") for r in rows)]
     target = Path(path)
     _write_csv(target, header, rows)
-    return {"rows": len(rows), "path": str(target), "empty_columns": empty}
+    return ExportReport(info.name, key, str(target), len(rows), header, empty, warnings)
 
 
-def _value(columns: dict[str, str], category: str | None, layout: str, label: str, list_name: str) -> str:
-    if category is None:
-        if label in ("Lead Source", "Original Source"):
-            return f"'LeadQL list {list_name.replace(chr(39), chr(39) * 2)}'"
-        if label in ("Rating", "Lead Status"):
-            score = "v.score" if "score" in columns else "v.quality"
-            hot, warm = ("Hot", "Warm") if layout == "salesforce" else ("OPEN", "OPEN")
-            cold = "Cold" if layout == "salesforce" else "NEW"
-            return f"CASE WHEN {score} >= 0.8 THEN '{hot}' WHEN {score} >= 0.5 THEN '{warm}' ELSE '{cold}' END"
-        if label == "Description":
-            score = "'score ' || round(v.score, 3)::VARCHAR || '; '" if "score" in columns else "''"
-            return (f"{score} || 'quality ' || round(v.quality, 3)::VARCHAR || '; LeadQL lead ' || v.lead_id "
-                    f"|| '; from ' || array_to_string(map_values(v.provenance), ', ')")  # fmt: skip
-        if label == "LeadQL Lead ID":
-            return "v.lead_id"
-        if label == "LeadQL Score":
-            return "round(v.score, 4)" if "score" in columns else "round(v.quality, 4)"
-        return "NULL"  # Country: the sample categories are US-only and carry no country
-    if category in columns:
-        own = f"CAST(v.{quote_ident(columns[category])} AS VARCHAR)"
-        return f"coalesce({own}, CAST(l.{category} AS VARCHAR))" if category in IDENTITY_TYPES else own
-    if category in IDENTITY_TYPES:
-        return f"CAST(l.{category} AS VARCHAR)"
-    return "NULL"
+def _read(con: Any, name: str, key: str) -> tuple[list[str], list[tuple[Any, ...]], list[str]]:
+    """The header, the rows and the warnings of list `name` in layout `key`."""
+    view = view_name(name)
+    described = con.execute(f"DESCRIBE {view}").fetchall()
+    if key == "csv":
+        return [r[0] for r in described], con.execute(f"SELECT * FROM {view}").fetchall(), []
+    columns = {r[0].lower(): r[0] for r in described}
+    spec = LAYOUTS[key]
+    header = [c.header for c in spec.columns]
+    picks = ", ".join(f"{_value_sql(c.source, columns, name)} AS {quote_ident(c.header)}" for c in spec.columns)
+    rows = con.execute(
+        f"""WITH v AS (SELECT *, row_number() OVER () AS _position FROM {view}),
+                 merged AS ({_merged(columns)})
+            SELECT {picks} FROM merged AS v LEFT JOIN {LEADS} AS l ON l.lead_id = v.lead_id
+            ORDER BY v._position"""
+    ).fetchall()
+    return header, rows, _missing_required(spec, header, rows)
+
+
+def _merged(columns: dict[str, str]) -> str:
+    """One row per lead of the view's deliveries (`v`, numbered by `_position`): each column's
+    latest value that is not NULL, the total cost, and every source any delivery came from.
+    Rows are ordered by the lead's first delivery."""
+    picks = ["min(_position) AS _position"]
+    for lower, column in columns.items():
+        name = quote_ident(column)
+        if lower in ("lead_id", "run_id", "records", "provenance"):
+            continue
+        if lower == "cost":
+            picks.append(f"sum({name}) AS {name}")
+        else:
+            picks.append(f"arg_max({name}, _position) FILTER (WHERE {name} IS NOT NULL) AS {name}")
+    if "provenance" in columns:  # values read 'source/record key'
+        picks.append("list_sort(list_distinct(flatten(list(list_transform(map_values(provenance), "
+                     "lambda x: split_part(x, '/', 1)))))) AS _sources")  # fmt: skip
+    return f"SELECT lead_id, {', '.join(picks)} FROM v GROUP BY lead_id"
+
+
+def _value_sql(source: str, columns: dict[str, str], list_name: str) -> str:
+    """The SQL giving one layout column's text for a row of the list (`v`) and its lead (`l`)."""
+    if source.startswith("@"):
+        return _leadql_field(source[1:], columns, list_name)
+    own = f"CAST(v.{quote_ident(columns[source])} AS VARCHAR)" if source in columns else None
+    remembered = f"CAST(l.{quote_ident(source)} AS VARCHAR)" if source in IDENTITY_TYPES else None
+    if own and remembered:
+        return f"coalesce({own}, {remembered})"
+    return own or remembered or "NULL"
+
+
+def _leadql_field(kind: str, columns: dict[str, str], list_name: str) -> str:
+    score = "v.score" if "score" in columns else "NULL"
+    quality = "v.quality" if "quality" in columns else "NULL"
+    sources = "array_to_string(v._sources, ', ')" if "provenance" in columns else "NULL"
+    if kind == "lead_id":
+        return "v.lead_id"
+    if kind == "score":
+        return f"CAST(round({score}, 4) AS VARCHAR)"
+    if kind == "quality":
+        return f"CAST(round({quality}, 4) AS VARCHAR)"
+    if kind == "sources":
+        return sources
+    if kind == "list":
+        return quote_str(list_name)
+    if kind == "country":
+        if "country" in columns:
+            return f"CAST(v.{quote_ident(columns['country'])} AS VARCHAR)"
+        if "state" in columns:
+            return f"CASE WHEN v.{quote_ident(columns['state'])} IS NOT NULL THEN {quote_str(STATE_COUNTRY)} END"
+        return "NULL"
+    if kind == "rating":  # Salesforce's Rating picklist, from the score (else the quality)
+        measure = f"coalesce({score}, {quality})"
+        return (f"CASE WHEN {measure} >= 0.8 THEN 'Hot' WHEN {measure} >= 0.5 THEN 'Warm' "
+                f"WHEN {measure} IS NOT NULL THEN 'Cold' END")  # fmt: skip
+    if kind == "lead_source":  # bought from a vendor, or scored from the company's own data
+        cost = "v.cost" if "cost" in columns else "0"
+        return f"CASE WHEN {cost} > 0 THEN 'Purchased List' ELSE 'Other' END"
+    if kind == "salesforce_status":
+        return "'Open - Not Contacted'"
+    if kind == "hubspot_stage":
+        return "'Lead'"
+    if kind == "hubspot_status":
+        return "'New'"
+    if kind == "description":  # NULL parts drop out of concat_ws
+        return (f"concat_ws('; ', 'LeadQL lead ' || v.lead_id, 'list ' || {quote_str(list_name)}, "
+                f"'score ' || round({score}, 3), 'quality ' || round({quality}, 3), 'from ' || {sources})")  # fmt: skip
+    raise AssertionError(f"unknown LeadQL field {kind}")  # pragma: no cover - layouts are fixed
+
+
+def _missing_required(layout: Layout, header: list[str], rows: list[tuple[Any, ...]]) -> list[str]:
+    out = []
+    for required in layout.required:
+        i = header.index(required)
+        missing = sum(1 for r in rows if r[i] in (None, ""))
+        if missing:
+            out.append(f"{missing:,} of {len(rows):,} rows have no {required}, which "
+                       f"{layout.name.capitalize()} needs to import a lead")  # fmt: skip
+    return out
+
+
+def _cell(value: Any) -> Any:
+    """A value as CSV text: NULL empty, maps and lists as JSON, dates in ISO form."""
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return value
 
 
 def _write_csv(target: Path, header: list[str], rows: list[tuple[Any, ...]]) -> None:
@@ -99,4 +246,4 @@ def _write_csv(target: Path, header: list[str], rows: list[tuple[Any, ...]]) -> 
         writer = csv.writer(f)
         writer.writerow(header)
         for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
+            writer.writerow([_cell(v) for v in row])
