@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from leadql import params
 from leadql.errors import LeadQLError, LeadQLTypeError, LeadQLUnsupportedError, unsupported
 from leadql.grammar import ast
 
@@ -50,19 +51,24 @@ class Context:
         return node
 
     def text_value(self, node: Any, what: str) -> str:
+        """A text value; `what` names the clause in errors (and the parameter it came from)."""
         value = self.value(node)
         if not isinstance(value, str):
-            raise self.fail(LeadQLTypeError, f"{what} must be text, not {type(value).__name__}", node)
+            raise self.fail(LeadQLTypeError, f"{params.what(node, what)} must be text, not "
+                            f"{params.article(type(value).__name__)}", node)  # fmt: skip
         return value
 
     def decimal_value(self, node: Any, what: str) -> Decimal:
+        """A finite number (a numeric string too); `what` names the clause in errors."""
         value = self.value(node)
+        where = params.what(node, what)
         if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
-            raise self.fail(LeadQLTypeError, f"{what} must be a number, not {type(value).__name__}", node)
+            raise self.fail(LeadQLTypeError, f"{where} must be a number, not "
+                            f"{params.article(type(value).__name__)}", node)  # fmt: skip
         try:
-            number = Decimal(str(value))
+            number = Decimal(value if isinstance(value, Decimal) else str(value).strip())
         except InvalidOperation:
-            raise self.fail(LeadQLTypeError, f"{what} must be a number, not {value!r}", node) from None
+            raise self.fail(LeadQLTypeError, f"{where} must be a number, not {params.shown(value)}", node) from None
         if not number.is_finite():
-            raise self.fail(LeadQLTypeError, f"{what} must be a finite number", node)
+            raise self.fail(LeadQLTypeError, f"{where} must be a finite number, not {params.shown(value)}", node)
         return number

@@ -26,6 +26,8 @@ from leadql.errors import (
     unsupported,
 )
 from leadql.grammar import ast, parse, validate
+from leadql.params import normalize as normalize_params
+from leadql.params import problem, refused, shown
 from leadql.result import Result
 
 _SQL_SKIP = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*[\s\S]*?\*/")
@@ -192,7 +194,7 @@ class Workspace:
         """
         self._check_open()
         statements = parse(text)
-        params = dict(params or {})
+        params = normalize_params(params)  # numpy and pandas scalars → Python values
         for statement in statements:
             validate(statement, text)
             _check_params(statement, params, text)
@@ -200,6 +202,7 @@ class Workspace:
         for statement in statements:
             started = time.perf_counter()
             with self._lock:
+                self._check_open()  # another thread may have closed it while this one waited
                 if self._cancel.is_set():
                     raise self._cancelled(statement, text)
                 try:
@@ -299,6 +302,12 @@ class Workspace:
                     f"`{missing.group(1)}` is a vendor source: its records are bought with FIND, "
                     "not read with SELECT"
                 )
+            if bound and isinstance(error, LeadQLTypeError):  # a value DuckDB could not use
+                if len(error.message) > 200:  # it quotes the value, which may be huge
+                    error.message = error.message[:160] + "…"
+                    error.args = (error.message,)
+                error.hint = error.hint or "the parameters were " + ", ".join(
+                    f"${k} = {shown(v)} ({type(v).__name__})" for k, v in bound.items())
             raise error from None
         return Result(table=table)
 
@@ -439,7 +448,16 @@ def _sql_params(sql: str) -> list[str]:
 
 
 def _check_params(statement: ast.Statement, params: dict[str, Any], text: str) -> None:
-    """Every `$name` in a LeadQL statement must have a value before anything runs."""
+    """Every `$name` in a LeadQL statement must have a value before anything runs; in plain SQL
+    (whose missing values `_select` reports) one DuckDB can bind (leadql/params.py)."""
+    if isinstance(statement, ast.Select):
+        for name in _sql_params(statement.sql):
+            why = problem(params[name]) if name in params else None
+            if why:
+                pos = re.search(rf"\${name}\b", _blank_sql(statement.sql))
+                offset = (statement.span.start if statement.span else 0) + (pos.start() if pos else 0)
+                raise refused(name, why, Span.at(text, offset, offset + len(name) + 1), text)
+        return
     for node in statement.walk():
         if isinstance(node, ast.Param) and node.name not in params:
             if isinstance(statement, ast.CreateTemplate):

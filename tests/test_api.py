@@ -62,7 +62,7 @@ def test_wrong_types_name_the_parameter(ws) -> None:
     for bad in ({"a": 1}, object(), float("nan")):
         with pytest.raises(leadql.LeadQLTypeError):
             ws.execute("FIND $n leads WITH email BUDGET 1", {"n": bad})
-    with pytest.raises(leadql.LeadQLTypeError, match="BUDGET must be a number"):
+    with pytest.raises(leadql.LeadQLTypeError, match=r"BUDGET \(\$b\) must be a number"):
         ws.execute("FIND 5 leads WITH email BUDGET $b", {"b": "5; DROP"})
     with pytest.raises(leadql.LeadQLNameError, match=r"no value for parameter \$b"):
         ws.execute("FIND 5 leads WITH email BUDGET $b", {})

@@ -36,7 +36,7 @@ def infer_format(location: str) -> str:
     if suffix in _SUFFIXES:
         return _SUFFIXES[suffix]
     raise LeadQLSourceError(
-        f"cannot tell the format of '{location}' from its name",
+        f"cannot tell the format of '{location if len(location) <= 80 else location[:75] + '…'}' from its name",
         hint="add FORMAT parquet|csv|json|ndjson|duckdb|sqlite",
     )
 

@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from leadql import params
 from leadql.catalog.definitions import SOURCE, CategoryDef, DataDef
 from leadql.context import Context
 from leadql.errors import (
@@ -29,6 +30,7 @@ OBJECTIVES = ("COST", "QUALITY", "COUNT")
 DAYS_PER_UNIT = {"day": 1, "hour": 1 / 24, "week": 7, "month": 30.4375, "year": 365.25,
                  "minute": 1 / 1440, "second": 1 / 86400}  # fmt: skip
 MAX_COUNT = 100_000_000
+MAX_BUDGET = Decimal(1_000_000_000)  # USD; the solver counts micro-dollars in 64-bit integers
 
 
 @dataclass
@@ -113,6 +115,11 @@ def bind_find(ctx: Context, stmt: ast.Find) -> BoundFind:
         budget = ctx.decimal_value(clauses.budget.amount, "BUDGET")
         if budget < 0:
             raise ctx.fail(LeadQLTypeError, "BUDGET cannot be negative", clauses.budget)
+        if budget > MAX_BUDGET:
+            amount = clauses.budget.amount
+            raise ctx.fail(LeadQLTypeError, f"{params.what(amount, 'BUDGET')} is at most {MAX_BUDGET:,} USD, not "
+                           f"{f'{budget:,.0f}' if budget < 10**15 else f'{budget:.3e}'}", amount if isinstance(amount, ast.Param) else clauses.budget,
+                           hint="no FIND can spend more; write the most you will spend")  # fmt: skip
         if clauses.budget.currency.upper() != "USD":
             raise ctx.fail(LeadQLSemanticError, f"prices are in USD; BUDGET is in {clauses.budget.currency}",
                            clauses.budget, hint="convert the budget to USD")  # fmt: skip
@@ -199,11 +206,12 @@ def _count(ctx: Context, stmt: ast.Find) -> int | None:
         if isinstance(value, (float, Decimal)) and math.isfinite(value) and value == int(value):
             value = int(value)
         else:
-            raise LeadQLTypeError(f"the number of leads must be a whole number, not {value!r}",
-                                  span=_span(stmt.count, stmt), text=ctx.text)  # fmt: skip
+            raise LeadQLTypeError(f"{params.what(stmt.count, 'the number of leads')} must be a whole number, "
+                                  f"not {params.shown(value)}", span=_span(stmt.count, stmt), text=ctx.text)  # fmt: skip
     if value <= 0 or value > MAX_COUNT:
         raise LeadQLTypeError(
-            f"the number of leads must be between 1 and {MAX_COUNT:,}, not {value}",
+            f"{params.what(stmt.count, 'the number of leads')} must be between 1 and {MAX_COUNT:,}, "
+            f"not {params.shown(value)}",
             span=_span(stmt.count, stmt), text=ctx.text,
         )  # fmt: skip
     return value

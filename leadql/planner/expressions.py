@@ -15,6 +15,7 @@ from typing import Any
 from leadql.catalog.definitions import CategoryDef
 from leadql.errors import LeadQLNameError, LeadQLTypeError, LeadQLUnsupportedError, did_you_mean
 from leadql.grammar import ast
+from leadql.params import article, finite
 
 NUMERIC_PREFIXES = ("TINYINT", "SMALLINT", "INTEGER", "INT", "BIGINT", "HUGEINT", "FLOAT",
                     "DOUBLE", "REAL", "DECIMAL", "NUMERIC", "UBIGINT", "UINTEGER")  # fmt: skip
@@ -190,6 +191,11 @@ class PredicateCompiler:
         if isinstance(value, bool):
             return exp.Boolean(this=value)
         if isinstance(value, (int, float, Decimal)):
+            if not finite(value):  # NaN compares with nothing; SQL has no literal for it
+                raise LeadQLTypeError(
+                    f"{_named(node)}{value}, which cannot be used in a FIND condition", span=node.span, text=self.text,
+                    hint="compare with a finite number",
+                )  # fmt: skip
             return exp.Literal.number(str(value))
         if isinstance(node, ast.Literal) and node.kind == "datetime":
             return exp.Cast(this=exp.Literal.string(str(value)), to=exp.DataType.build("TIMESTAMP"))
@@ -198,8 +204,8 @@ class PredicateCompiler:
         if isinstance(value, str):
             return exp.Literal.string(value)
         raise LeadQLTypeError(
-            f"a {type(value).__name__} cannot be used in a FIND condition", span=node.span, text=self.text,
-            hint="pass numbers, text, booleans or dates",
+            f"{_named(node)}{article(type(value).__name__)}, which cannot be used in a FIND condition",
+            span=node.span, text=self.text, hint="pass numbers, text, booleans or dates",
         )  # fmt: skip
 
     def _normalized(self, column: ast.Expr, value_node: ast.Expr) -> Any:
@@ -274,6 +280,11 @@ class PredicateCompiler:
                 f"`{node.column}` is {self.kind(node)}, not a condition", span=node.span, text=self.text,
                 hint=f"compare it, e.g. {node.column} IS NOT NULL",
             )  # fmt: skip
+
+
+def _named(node: ast.Node) -> str:
+    """The start of a message about a constant's value: "$s is " for a parameter."""
+    return f"${node.name} is " if isinstance(node, ast.Param) else "the value is "
 
 
 def _article(kind: str | None) -> str:

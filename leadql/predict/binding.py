@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from leadql import params
 from leadql.catalog.definitions import SOURCE, TABLE
 from leadql.connectors.base import quote_ident
 from leadql.context import Context
@@ -429,7 +430,7 @@ class _Binder:
             return datetime.fromisoformat(str(value).strip().replace("/", "-"))
         except ValueError:
             raise self.fail(
-                LeadQLTypeError, f"AT {value!r} is not a date or timestamp", self.stmt,
+                LeadQLTypeError, f"{params.what(self.stmt.at, 'AT')} {params.shown(value)} is not a date or timestamp", self.stmt,
                 "e.g. AT '2026-11-01'",
             ) from None  # fmt: skip
 
@@ -438,7 +439,8 @@ class _Binder:
             return None
         value = self.ctx.value(self.stmt.limit)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise self.fail(LeadQLTypeError, f"LIMIT takes a whole number ≥ 0, not {value!r}", self.stmt)
+            raise self.fail(LeadQLTypeError, f"{params.what(self.stmt.limit, 'LIMIT')} takes a whole number ≥ 0, "
+                            f"not {params.shown(value)}", self.stmt)  # fmt: skip
         return value
 
 
