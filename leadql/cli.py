@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     database = getattr(args, "database", DEFAULT_WORKSPACE)
     fmt = getattr(args, "format", "table")
+    if getattr(args, "output", None) is not None and args.command is None and args.action not in ("run", "export"):
+        return _usage("-o FILE works with -c, run and export")
     try:
         if args.action == "check":
             return _check(args.files, tree=args.tree)

@@ -62,8 +62,17 @@ def format_csv(result: Result) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(result.columns)
     for row in result.rows:
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow([_csv_value(v) for v in row])
     return buffer.getvalue().rstrip("\n")
+
+
+def _csv_value(value: Any) -> Any:
+    """NULL as an empty field; lists, maps and structs as JSON, not Python's repr."""
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(_json_value(value), ensure_ascii=False, default=str)
+    return value
 
 
 def _json_value(value: Any) -> Any:

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from leadql.grammar.ast import Statement
 
 
+HTML_ROWS = 50  # rows a notebook shows of a result
+
+
 @dataclass
 class Result:
     table: pa.Table | None = None
@@ -66,6 +69,13 @@ class Result:
         return self.table
 
     def to_pandas(self) -> pandas.DataFrame:
+        try:
+            import pandas  # noqa: F401 - pyarrow's to_pandas needs it
+        except ImportError:
+            from leadql.errors import LeadQLUnsupportedError
+
+            raise LeadQLUnsupportedError("to_pandas() needs pandas, which is not installed",
+                                         hint="pip install pandas, or use to_arrow() or rows") from None  # fmt: skip
         return self.to_arrow().to_pandas()
 
     def __len__(self) -> int:
@@ -73,28 +83,50 @@ class Result:
             return len(self._rows)
         return self.table.num_rows if self.table is not None else 0
 
-    def _repr_html_(self, max_rows: int = 50) -> str:
-        """Jupyter shows a result as an HTML table (values escaped), with its message and warnings."""
+    def head(self, n: int) -> list[tuple[Any, ...]]:
+        """The first `n` rows, without converting the others to Python."""
+        if self._rows is not None:
+            return self._rows[:n]
+        if self.table is None:
+            return []
+        return Result(table=self.table.slice(0, n)).rows
+
+    def summary(self) -> str:
+        """One line: rows × columns (or the message), money spent, time taken."""
+        n = len(self)
+        parts = [f"{n:,} row{'s' if n != 1 else ''} × {len(self.columns)} column{'s' if len(self.columns) != 1 else ''}"
+                 if self.columns else (self.message or "ok")]  # fmt: skip
+        if self.cost is not None:
+            parts.append(f"spent ${self.cost:,.2f}")
+        if self.elapsed:
+            parts.append(f"{self.elapsed * 1000:,.0f} ms" if self.elapsed < 10 else f"{self.elapsed:,.1f} s")
+        return " · ".join(parts)
+
+    def _repr_html_(self, max_rows: int = HTML_ROWS) -> str:
+        """Jupyter shows a result as an HTML table: every value escaped, the first `max_rows`
+        rows with a note when there are more, then its summary, message and warnings."""
         from html import escape
 
         from leadql.output import _cell
 
         parts = []
-        if self.message:
-            parts.append(f"<p>{escape(self.message)}</p>")
         if self.columns:
-            rows = self.rows
-            head = "".join(f"<th>{escape(c)}</th>" for c in self.columns)
+            if self.message:  # e.g. DESCRIBE's summary above its rows
+                parts.append(f"<p>{escape(self.message)}</p>")
+            n = len(self)
+            head = "".join(f"<th>{escape(str(c))}</th>" for c in self.columns)
             body = "".join(
-                "<tr>" + "".join(f"<td>{escape(_cell(v))}</td>" for v in row) + "</tr>" for row in rows[:max_rows]
+                "<tr>" + "".join(f"<td>{escape(_cell(v))}</td>" for v in row) + "</tr>" for row in self.head(max_rows)
             )
             parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-            shown = f"first {max_rows} of {len(rows):,} rows" if len(rows) > max_rows else f"{len(rows):,} row{'s' if len(rows) != 1 else ''}"
-            parts.append(f"<p><small>{shown}</small></p>")
-        elif not self.message:
-            parts.append("<p>ok</p>")
+            if n > max_rows:
+                parts.append(f"<p><small>showing the first {max_rows:,} of {n:,} rows; "
+                             "to_pandas() or rows has them all</small></p>")  # fmt: skip
+            parts.append(f"<p><small>{escape(self.summary())}</small></p>")
+        else:
+            parts.append(f"<p>{escape(self.summary())}</p>")
         parts += [f"<p><b>warning:</b> {escape(w)}</p>" for w in self.warnings]
-        return "<div class=\"leadql-result\">" + "".join(parts) + "</div>"
+        return '<div class="leadql-result">' + "".join(parts) + "</div>"
 
     def __repr__(self) -> str:
         if self.columns:

@@ -344,26 +344,45 @@ class Workspace:
 
     # ------------------------------------------------------------ data from Python
     def register(self, name: str, data: Any) -> None:
-        """Make an Arrow table, record batch reader or pandas DataFrame queryable as `name`."""
+        """Make an Arrow table, record batch (reader) or pandas DataFrame (or anything with
+        `__arrow_c_stream__`, e.g. a polars DataFrame) queryable as `name`. A reader is read into
+        a table here, so the data can be queried more than once."""
         self._check_open()
-        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise LeadQLNameError(
-                f"`{name}` is not a valid name", hint="use letters, digits and _, e.g. my_prospects"
-            )
+        if not isinstance(name, str):
+            raise LeadQLTypeError(f"register() takes the name as text, not {type(name).__name__}")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,127}", name):
+            raise LeadQLNameError(f"`{name[:60]}` is not a valid name",
+                                  hint="use letters, digits and _ (not starting with a digit), e.g. my_prospects")  # fmt: skip
         import pyarrow as pa
 
         table = data
-        if not isinstance(data, (pa.Table, pa.RecordBatchReader)):
-            if hasattr(data, "__arrow_c_stream__") or type(data).__module__.startswith("pandas"):
-                try:
-                    table = pa.table(data) if not hasattr(data, "to_arrow") else data.to_arrow()
-                except Exception as e:  # pandas → Arrow conversion of mixed columns
-                    raise LeadQLTypeError(f"cannot read `{name}` as a table: {e}") from None
-            else:
-                raise LeadQLTypeError(
-                    f"register() takes an Arrow table or a pandas DataFrame, not {type(data).__name__}"
-                )
+        try:
+            if isinstance(data, pa.RecordBatchReader):
+                table = data.read_all()
+            elif isinstance(data, pa.RecordBatch):
+                table = pa.Table.from_batches([data])
+            elif not isinstance(data, pa.Table):
+                if not (hasattr(data, "__arrow_c_stream__") or type(data).__name__ == "DataFrame"):
+                    raise LeadQLTypeError(
+                        f"register() takes an Arrow table or a pandas DataFrame, not {type(data).__name__}",
+                        hint="e.g. ws.register('prospects', pyarrow.table({'email': [...]}))",
+                    )  # fmt: skip
+                table = data.to_arrow() if hasattr(data, "to_arrow") else pa.table(data)
+        except LeadQLError:
+            raise
+        except Exception as e:  # noqa: BLE001 - pandas → Arrow of mixed columns, a failing reader
+            raise LeadQLTypeError(f"cannot read `{name}` as a table: {str(e).splitlines()[0][:200]}") from None
+        if not isinstance(table, pa.Table):
+            raise LeadQLTypeError(f"cannot read `{name}` as a table: it gave a {type(table).__name__}")
         with self._lock:
+            self._check_open()
+            taken = self._con.execute(
+                "SELECT 1 FROM duckdb_views() WHERE NOT temporary AND schema_name = 'main' AND lower(view_name) = lower(?) "
+                "UNION ALL SELECT 1 FROM duckdb_tables() WHERE NOT temporary AND schema_name = 'main' "
+                "AND lower(table_name) = lower(?)", [name, name]).fetchall()  # fmt: skip
+            if taken:
+                raise LeadQLNameError(f"`{name}` is already a list or table of this workspace",
+                                      hint="register the data under another name")  # fmt: skip
             self._con.register(name, table)
 
 
