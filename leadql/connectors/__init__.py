@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from leadql.connectors.base import Capabilities, Connector
+from leadql.connectors.base import Capabilities, Connector, shown
 from leadql.connectors.databases import DuckDBFile, Registered, SQLiteFile
 from leadql.connectors.files import LocalFiles, RemoteFiles, url_scheme
 from leadql.errors import LeadQLSourceError
@@ -36,7 +36,7 @@ def infer_format(location: str) -> str:
     if suffix in _SUFFIXES:
         return _SUFFIXES[suffix]
     raise LeadQLSourceError(
-        f"cannot tell the format of '{location if len(location) <= 80 else location[:75] + '…'}' from its name",
+        f"cannot tell the format of '{shown(location)}' from its name",
         hint="add FORMAT parquet|csv|json|ndjson|duckdb|sqlite",
     )
 

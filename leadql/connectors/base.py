@@ -40,6 +40,11 @@ def quote_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def shown(location: str, limit: int = 120) -> str:
+    """A location as an error message quotes it: cut in the middle when long."""
+    return location if len(location) <= limit else location[: limit - 40] + "…" + location[-39:]
+
+
 def sql_literal(value: Any) -> str:
     """A Python boolean, number or text as a DuckDB SQL constant."""
     if isinstance(value, bool):

@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from leadql.connectors.base import Capabilities, Connector, quote_ident, select_sql
+from leadql.connectors.base import Capabilities, Connector, quote_ident, select_sql, shown
 from leadql.errors import LeadQLSourceError, did_you_mean
 
 DATABASE_OPTIONS = {"table": "table", "schema": "schema"}
@@ -52,7 +52,7 @@ class DuckDBFile(Connector):
 
     def duckdb_from(self, con: Any) -> str:
         if not os.path.isfile(self.path):
-            raise LeadQLSourceError(f"file not found: '{self.location}'")
+            raise LeadQLSourceError(f"file not found: '{shown(self.location)}'")
         attached = {r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
         if self._alias not in attached:
             path = self.path.replace("'", "''")
@@ -81,7 +81,7 @@ class SQLiteFile(Connector):
 
     def _connect(self) -> sqlite3.Connection:
         if not os.path.isfile(self.path):
-            raise LeadQLSourceError(f"file not found: '{self.location}'")
+            raise LeadQLSourceError(f"file not found: '{shown(self.location)}'")
         try:
             db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
             tables = [r[0] for r in db.execute(

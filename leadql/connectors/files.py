@@ -11,7 +11,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from leadql.connectors.base import Capabilities, Connector, quote_ident, quote_str, sql_literal
+from leadql.connectors.base import (
+    Capabilities,
+    Connector,
+    quote_ident,
+    quote_str,
+    shown,
+    sql_literal,
+)
 from leadql.errors import LeadQLSourceError, did_you_mean
 
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -69,7 +76,7 @@ class LocalFiles(Connector):
                 near = did_you_mean(os.path.basename(self.pattern), os.listdir(folder))
             has_glob = any(ch in self.pattern for ch in "*?[")
             raise LeadQLSourceError(
-                f"no file matches '{self.location}'" if has_glob else f"file not found: '{self.location}'",
+                f"no file matches '{shown(self.location)}'" if has_glob else f"file not found: '{shown(self.location)}'",
                 hint=near or f"looked in {folder}",
             )
         return matches

@@ -101,10 +101,11 @@ class PredicateCompiler:
             test = exp.Is(this=self.compile(node.operand), expression=exp.Null())
             return exp.not_(test) if node.negated else test
         if isinstance(node, ast.InList):
-            for item in node.items:
+            items = self._in_items(node)
+            for item in items:
                 self._check_comparable(node.operand, item, node)
             test = exp.In(this=self.compile(node.operand),
-                          expressions=[self._normalized(node.operand, i) for i in node.items])  # fmt: skip
+                          expressions=[self._normalized(node.operand, i) for i in items])  # fmt: skip
             return exp.not_(test) if node.negated else exp.paren(test, copy=False)
         if isinstance(node, ast.Between):
             self._check_comparable(node.operand, node.low, node)
@@ -147,6 +148,20 @@ class PredicateCompiler:
         raise LeadQLUnsupportedError(
             f"{type(node).__name__} is not allowed in a FIND condition", span=node.span, text=self.text
         )
+
+    def _in_items(self, node: ast.InList) -> tuple[ast.Expr, ...]:
+        """`x IN $values` with a list (or tuple) bound: one constant per element, each pointing at
+        the parameter in errors."""
+        if len(node.items) != 1 or not isinstance(node.items[0], ast.Param):
+            return node.items
+        param = node.items[0]
+        values = self._value(param)
+        if not isinstance(values, (list, tuple)):
+            return node.items
+        if not values:
+            raise LeadQLTypeError(f"${param.name} is an empty list; IN needs at least one value",
+                                  span=param.span, text=self.text)  # fmt: skip
+        return tuple(ast.Literal(v, "null" if v is None else "value", span=param.span) for v in values)
 
     def _text_match(self, node: ast.TextMatch) -> Any:
         exp = self.exp
