@@ -1,4 +1,9 @@
-"""Printing results: `table` (aligned, for people), `csv` and `json` (for programs)."""
+"""Results as text and as files.
+
+    render(result, fmt)                 `table` (aligned, for people), `csv` or `json` (for programs)
+    write_result(result, path, fmt)     a result's table to a .csv, .json or .parquet file
+    atomic_file(path)                   write beside `path`, rename over it when done (exports too)
+"""
 
 from __future__ import annotations
 
@@ -140,15 +145,16 @@ def atomic_file(path: str | Path) -> Iterator[str]:
 
 
 def write_result(result: Result, path: str | Path, fmt: str | None = None) -> str:
-    """Write a result's table to `path` as csv, json or parquet (by `fmt`, else the file's
-    extension), atomically (see atomic_file). Returns the format."""
+    """Write a result's table to `path` as csv, json or parquet, atomically (see atomic_file):
+    the format the file's extension names (.csv, .json, .parquet or .pq), else `fmt` (the
+    command line's --format csv|json). Returns the format."""
     from leadql.errors import LeadQLTypeError
 
     target = Path(path)
-    kind = fmt if fmt in ("csv", "json", "parquet") else FILE_FORMATS.get(target.suffix.lower())
+    kind = FILE_FORMATS.get(target.suffix.lower()) or (fmt if fmt in ("csv", "json", "parquet") else None)
     if kind is None:
-        raise LeadQLTypeError(f"cannot tell how to write {target.name}",
-                              hint="name the file .csv, .json or .parquet")  # fmt: skip
+        raise LeadQLTypeError(f"cannot tell how to write {target.name[:80]}",
+                              hint="name the file .csv, .json or .parquet, or give --format csv|json")  # fmt: skip
     if not result.columns:
         raise LeadQLTypeError("the statement returned no table to write",
                               hint="-o writes the last result that has columns")  # fmt: skip

@@ -332,7 +332,7 @@ class Workspace:
     # ------------------------------------------------------------ lists out
     def export_list(self, name: str, layout: str = "csv", path: str | Path | None = None) -> Any:
         """Write list `name` as a CRM import CSV (`layout`: salesforce, hubspot or csv) to `path`
-        (default `<name>.<layout>.csv`); returns an ExportReport (rows written, the layout
+        (default `<name>.<layout>.csv`, `<name>.csv` for csv); returns an ExportReport (rows written, the layout
         columns left empty, warnings). See leadql/warehouse/export.py."""
         from leadql.warehouse.export import export_list, layout_named
 
@@ -340,7 +340,7 @@ class Workspace:
         key = layout_named(layout)
         with self._lock:
             self._check_open()
-            return export_list(self._con, name, key, path or f"{name}.{key}.csv")
+            return export_list(self._con, name, key, path or f"{name}{'' if key == 'csv' else '.' + key}.csv")
 
     # ------------------------------------------------------------ data from Python
     def register(self, name: str, data: Any) -> None:

@@ -134,9 +134,10 @@ def _read(con: Any, name: str, key: str) -> tuple[list[str], list[tuple[Any, ...
     if key == "csv":
         return [r[0] for r in described], con.execute(f"SELECT * FROM {view}").fetchall(), []
     columns = {r[0].lower(): r[0] for r in described}
+    types = {r[0].lower(): str(r[1]).upper() for r in described}
     spec = LAYOUTS[key]
     header = [c.header for c in spec.columns]
-    picks = ", ".join(f"{_value_sql(c.source, columns, name)} AS {quote_ident(c.header)}" for c in spec.columns)
+    picks = ", ".join(f"{_value_sql(c.source, columns, types, name)} AS {quote_ident(c.header)}" for c in spec.columns)
     rows = con.execute(
         f"""WITH v AS (SELECT *, row_number() OVER () AS _position FROM {view}),
                  merged AS ({_merged(columns)})
@@ -165,11 +166,17 @@ def _merged(columns: dict[str, str]) -> str:
     return f"SELECT lead_id, {', '.join(picks)} FROM v GROUP BY lead_id"
 
 
-def _value_sql(source: str, columns: dict[str, str], list_name: str) -> str:
+def _value_sql(source: str, columns: dict[str, str], types: dict[str, str], list_name: str) -> str:
     """The SQL giving one layout column's text for a row of the list (`v`) and its lead (`l`)."""
     if source.startswith("@"):
         return _leadql_field(source[1:], columns, list_name)
-    own = f"CAST(v.{quote_ident(columns[source])} AS VARCHAR)" if source in columns else None
+    own = None
+    if source in columns:
+        column = f"v.{quote_ident(columns[source])}"
+        if types[source].startswith(("DOUBLE", "FLOAT", "REAL", "DECIMAL")):  # 1500000.0 → 1500000
+            own = f"regexp_replace(printf('%.2f', {column}), '\\.00$', '')"
+        else:
+            own = f"CAST({column} AS VARCHAR)"
     remembered = f"CAST(l.{quote_ident(source)} AS VARCHAR)" if source in IDENTITY_TYPES else None
     if own and remembered:
         return f"coalesce({own}, {remembered})"
