@@ -163,6 +163,7 @@ WRONG = [
     ("FIND 5 leads WITH email WHERE fico >= $f BUDGET 1", "f", object(), r"\$f is an object, which cannot be used"),
     ("FIND 5 leads WITH email WHERE fico >= $f BUDGET 1", "f", "700", r"`fico` is a number and \$f is text"),
     ("FIND 5 leads WITH email WHERE state IN $s BUDGET 1", "s", [], r"\$s is an empty list"),
+    ("FIND 5 leads WITH email WHERE fico + $f > 700 BUDGET 1", "f", "1; DROP", r"`\+` needs numbers, and \$f is text"),
     ("CREATE TABLE t FROM $p", "p", None, r"FROM \(\$p\) must be text, not a NoneType"),
     ("CREATE TABLE t FROM $p", "p", {"path": "x.csv"}, r"FROM \(\$p\) must be text, not a dict"),
     ("SELECT $v AS v", "v", object(), r"parameter \$v cannot be bound: it is an object"),
@@ -186,6 +187,17 @@ def test_wrong_types_are_refused_naming_the_parameter(shared, text, name, value,
         assert f"${name} = " in error.hint
     _intact(ws)
     _nothing_bought(ws)
+
+
+def test_prices_and_qualities_from_parameters_are_checked(shared, vendor) -> None:
+    text = f"CREATE SOURCE s2 FROM '{vendor / 'prospects.csv'}' KEY id PRICE $p PER RECORD QUALITY $q"
+    for p, q, message in [(10**40, 0.9, r"a price \(\$p\) is at most 1,000,000 USD"),
+                          ("free", 0.9, r"a price \(\$p\) must be a number, not 'free'"),
+                          (0.01, math.nan, r"QUALITY \(\$q\) must be a finite number"),
+                          (0.01, 7, "QUALITY is a probability between 0 and 1, not 7")]:  # fmt: skip
+        with pytest.raises(leadql.LeadQLTypeError, match=message):
+            shared.execute(text, {"p": p, "q": q})
+    _intact(shared)
 
 
 def test_params_must_map_names_to_values(ws) -> None:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from leadql import params
 from leadql.catalog import canonical
 from leadql.catalog.definitions import (
     CATEGORY,
@@ -224,6 +225,9 @@ def _price(ctx: Context, price: ast.Price) -> Price:
     amount = ctx.decimal_value(price.amount, "a price")
     if amount < 0:
         raise ctx.fail(LeadQLTypeError, "a price cannot be negative", price)
+    if amount > 1_000_000:  # money is exact to the micro-dollar within DECIMAL(18,6)
+        raise ctx.fail(LeadQLTypeError, f"{params.what(price.amount, 'a price')} is at most 1,000,000 USD", price.amount
+                       if isinstance(price.amount, ast.Param) else price)  # fmt: skip
     return Price(amount, price.per, price.unit)
 
 

@@ -116,6 +116,12 @@ class PredicateCompiler:
         if isinstance(node, ast.TextMatch):
             return self._text_match(node)
         if isinstance(node, ast.Arith):
+            for side in (node.left, node.right):
+                if self.kind(side) in ("text", "boolean"):  # DuckDB would fail at every source
+                    shown = self.text[side.span.start : side.span.end] if side.span else "a value"
+                    raise LeadQLTypeError(f"`{node.op}` needs numbers, and {shown} is {_article(self.kind(side))}",
+                                          span=side.span or node.span, text=self.text,
+                                          hint="use || to join text")  # fmt: skip
             cls = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul, "/": exp.Div, "%": exp.Mod}[node.op]
             return exp.paren(cls(this=self.compile(node.left), expression=self.compile(node.right)))
         if isinstance(node, ast.Negate):

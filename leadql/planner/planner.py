@@ -290,7 +290,8 @@ def _problem(bound: BoundFind, driver: SourceProfile, usable: dict[str, SourcePr
     models = []
     for p, r, fill, quality, is_driver in cands:
         cost = p.price_query + p.price_record * Decimal(str(round(candidates * r, 3)))
-        models.append(selection.Candidate(p.name, int(cost * selection.MONEY_SCALE), fill, quality,
+        micro = min(int(cost * selection.MONEY_SCALE), 2**62)  # the solver's integers are 64-bit
+        models.append(selection.Candidate(p.name, micro, fill, quality,
                                           forced=is_driver))  # fmt: skip
     limit = int(budget * selection.MONEY_SCALE) if budget is not None and count is not None else None
     return selection.Problem(models, list(bound.required), completeness, limit,
