@@ -413,8 +413,11 @@ def test_html_of_finds_messages_and_warnings(ws) -> None:
 def shell():
     pytest.importorskip("IPython")
     from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
 
-    shell = InteractiveShell.instance()
+    config = Config()
+    config.HistoryManager.enabled = False  # nothing written to ~/.ipython
+    shell = InteractiveShell.instance(config=config)
     shell.run_line_magic("load_ext", "leadql.jupyter")
     yield shell
     shell.run_line_magic("unload_ext", "leadql.jupyter")
