@@ -16,7 +16,9 @@ from prompt_toolkit.lexers import Lexer
 
 @lru_cache(maxsize=1)
 def keywords() -> frozenset[str]:
-    """Every word the LeadQL grammar spells out ("find"i, "budget"i, …), upper-case."""
+    """Every keyword of the LeadQL grammar, upper-case: its string terminals that are words
+    ("find"i, "budget"i, …) and the words its keyword-like regex terminals match (interval and
+    price units, the words that open plain SQL); plus DuckDB's own SQL keywords for SELECT."""
     from leadql.grammar.parser import lark_parser
 
     words = set()
@@ -24,17 +26,55 @@ def keywords() -> frozenset[str]:
         pattern = terminal.pattern
         if pattern.type == "str" and re.fullmatch(r"[A-Za-z_]+", pattern.value):
             words.add(pattern.value.upper())
-    # Words matched by regular-expression terminals (interval units) and the SQL a SELECT uses.
-    words |= {"DAYS", "HOURS", "MINUTES", "WEEKS", "MONTHS", "YEARS", "DAY", "HOUR", "MONTH",
-              "SELECT", "FROM", "WHERE", "GROUP", "ORDER", "LIMIT", "JOIN", "DISTINCT", "COUNT"}  # fmt: skip
-    return frozenset(words)
+        elif pattern.type == "re":
+            words |= {w.upper() for w in _regex_words(pattern.value)}
+    return frozenset(words | _sql_keywords())
+
+
+def _regex_words(regex: str) -> set[str]:
+    """The words a terminal like `(?i:days?|quer(?:y|ies))(?![A-Za-z0-9_])` matches: the
+    alternatives of its leading `(?i:…)` group with `x?` and `(?:a|b)` spelled out, each checked
+    against the terminal's regex."""
+    m = re.match(r"\(\?i:(.+?)\)\(\?!", regex)
+    if m is None:
+        return set()
+    alternatives = re.split(r"\|(?![^(]*\))", m.group(1))  # `|` outside (?:…)
+    out: set[str] = set()
+    for alternative in alternatives:
+        forms = [""]
+        for piece in re.findall(r"\(\?:[a-z|]+\)|[a-z]\??|.", alternative):
+            if piece.startswith("(?:"):
+                options = piece[3:-1].split("|")
+            elif piece.endswith("?") and len(piece) == 2:
+                options = ["", piece[0]]
+            else:
+                options = [piece]
+            forms = [f + o for f in forms for o in options]
+        out |= {f for f in forms if re.fullmatch(r"[a-z]+", f)}
+    compiled = re.compile(regex, re.I)
+    return {w for w in out if compiled.match(w) and compiled.match(w).end() == len(w)}
+
+
+def _sql_keywords() -> set[str]:
+    """DuckDB's reserved words and join/type words (SELECT, JOIN, ORDER, …), from DuckDB itself."""
+    try:
+        import duckdb
+
+        rows = duckdb.sql("SELECT keyword_name FROM duckdb_keywords() "
+                          "WHERE keyword_category IN ('reserved', 'type_function')").fetchall()  # fmt: skip
+    except Exception:  # noqa: BLE001 - an engine without the function: LeadQL's keywords only
+        return set()
+    return {str(r[0]).upper() for r in rows}
 
 
 # ------------------------------------------------------------------------ highlighting
 
+# The grammar's terminals, loosely: an unterminated string or comment runs to the end of the
+# text (it is still being typed), and a `/* … */` comment or a string may span lines.
 _TOKEN = re.compile(
-    r"(?P<comment>--.*$|/\*.*?(\*/|$))|(?P<string>'(?:[^']|'')*'?)|(?P<ident>\"(?:[^\"]|\"\")*\"?)"
-    r"|(?P<param>\$[A-Za-z_]\w*)|(?P<number>\b\d+(?:\.\d+)?\b)|(?P<word>[A-Za-z_]\w*)|(?P<other>.)"
+    r"(?P<comment>--[^\n]*|#[^\n]*|/\*[\s\S]*?(?:\*/|\Z))|(?P<string>'(?:[^'\\]|''|\\[\s\S])*'?)"
+    r"|(?P<ident>\"(?:[^\"]|\"\")*\"?|`(?:[^`]|``)*`?)|(?P<param>\$[A-Za-z_]\w*)"
+    r"|(?P<number>\b\d+(?:\.\d+)?\b)|(?P<word>[A-Za-z_]\w*)|(?P<other>[\s\S])"
 )
 STYLES = {
     "comment": "class:comment", "string": "class:string", "ident": "class:name", "param": "class:param",
@@ -42,25 +82,36 @@ STYLES = {
 }  # fmt: skip
 
 
-def tokens(line: str) -> list[tuple[str, str]]:
-    """(style, text) pieces of one line; keywords are the grammar's."""
+def tokens(text: str) -> list[tuple[str, str]]:
+    """(style, text) pieces of `text`; keywords are the grammar's, except in a dotted name
+    (`events.type` is a column, not the keyword TYPE)."""
     out: list[tuple[str, str]] = []
     known = keywords()
-    for m in _TOKEN.finditer(line):
+    for m in _TOKEN.finditer(text):
         kind = m.lastgroup or "other"
-        text = m.group(0)
-        if kind == "word" and text.upper() in known:
-            kind = "keyword"
-        out.append((STYLES.get(kind, ""), text))
+        piece = m.group(0)
+        if kind == "word" and piece.upper() in known:
+            start, end = m.span()
+            dotted = (start > 0 and text[start - 1] == ".") or text.startswith(".", end)
+            kind = "word" if dotted else "keyword"
+        out.append((STYLES.get(kind, ""), piece))
     return out
 
 
 class LeadQLLexer(Lexer):
+    """Colours the whole input at once, so a string or comment spanning lines stays coloured."""
+
     def lex_document(self, document: Document) -> Any:
-        lines = document.lines
+        lines: list[list[tuple[str, str]]] = [[]]
+        for style, piece in tokens(document.text):
+            for i, part in enumerate(piece.split("\n")):
+                if i:
+                    lines.append([])
+                if part:
+                    lines[-1].append((style, part))
 
         def line(number: int) -> list[tuple[str, str]]:
-            return tokens(lines[number]) if number < len(lines) else []
+            return lines[number] if 0 <= number < len(lines) else []
 
         return line
 

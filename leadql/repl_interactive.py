@@ -47,11 +47,18 @@ def _session(ws: Any) -> Any:
     @bindings.add("enter")
     def _(event: Any) -> None:
         buffer = event.current_buffer
+        if buffer.complete_state is not None:  # Enter picks the completion shown in the menu
+            buffer.complete_state = None
+            return
         text = buffer.text
         if not text.strip() or text.lstrip().startswith("\\") or statement_complete(text):
             buffer.validate_and_handle()
         else:
             buffer.insert_text("\n")
+
+    @bindings.add("escape", "enter")
+    def _(event: Any) -> None:  # Alt-Enter: run the input as it is, `;` or not
+        event.current_buffer.validate_and_handle()
 
     try:
         path = history_path()
@@ -79,6 +86,7 @@ def run_interactive(database: str, fmt: str = "table") -> int:
         ws.progress = progress = TerminalProgress()
         session, completer = _session(ws)
         console.print(f"LeadQL on {database}. \\help for help, \\q to quit.")
+        timing = True
         while True:
             try:
                 text = session.prompt([("class:prompt", "leadql> ")])
@@ -95,18 +103,25 @@ def run_interactive(database: str, fmt: str = "table") -> int:
                     break
                 if word in ("help", "h", "?"):
                     console.print(help_text(rest), markup=False)
+                elif word == "timing":
+                    timing = {"on": True, "off": False}.get(rest.strip().lower(), not timing)
+                    console.print(f"timing is {'on' if timing else 'off'}", markup=False)
                 else:
                     console.print(f"unknown command \\{word}; \\help lists the commands", markup=False)
                 continue
             if command.lower() in ("exit", "quit"):
                 break
-            _run(ws, text, fmt, console, progress)
+            _run(ws, text, fmt, console, progress, timing)
             completer.invalidate()  # the statement may have created or dropped names
     return 0
 
 
-def _run(ws: Any, text: str, fmt: str, console: Any, progress: Any) -> None:
-    """Run the statements in a worker thread, printing each result as it arrives."""
+def _run(ws: Any, text: str, fmt: str, console: Any, progress: Any, timing: bool = True) -> None:
+    """Run the statements in a worker thread, printing each result as it arrives.
+
+    Ctrl-C reaches this (main) thread and calls `ws.interrupt()`; while the statement winds
+    down the interrupt is repeated twice a second, so one that arrived before DuckDB started
+    the query (or between two queries of a statement) still stops it."""
     results: list[Any] = []
     failure: list[BaseException] = []
     arrived = threading.Condition()
@@ -129,7 +144,7 @@ def _run(ws: Any, text: str, fmt: str, console: Any, progress: Any) -> None:
     started = time.perf_counter()
     worker.start()
     shown = 0
-    cancelling = False
+    cancelling = 0.0  # when the last interrupt was sent; 0 = not cancelling
     while True:
         try:
             with arrived:
@@ -138,14 +153,17 @@ def _run(ws: Any, text: str, fmt: str, console: Any, progress: Any) -> None:
                 shown = len(results)
             for result in pending:
                 progress.close()
-                show_result(console, result, fmt)
+                show_result(console, result, fmt, timing)
             if done.is_set() and shown == len(results):
                 break
+            if cancelling and time.monotonic() - cancelling > 0.5:
+                cancelling = time.monotonic()
+                ws.interrupt()
         except KeyboardInterrupt:
             if not cancelling:
-                cancelling = True
                 console.print("cancelling…", style="yellow")
-                ws.interrupt()
+            cancelling = time.monotonic()
+            ws.interrupt()
     worker.join()
     progress.close()
     for error in failure:
@@ -165,21 +183,21 @@ def print_error(console: Any, error: LeadQLError) -> None:
         console.print(rest, markup=False)
 
 
-def show_result(console: Any, result: Any, fmt: str) -> None:
+def show_result(console: Any, result: Any, fmt: str, timing: bool = True) -> None:
     if fmt != "table":
         from leadql.output import render
 
         console.print(render(result, fmt), markup=False, soft_wrap=True)
         return
-    timing = f"{result.elapsed:.3f} s"
+    took = f" in {result.elapsed:.3f} s" if timing else ""
     if result.message:
         console.print(result.message, markup=False)
     if result.columns:
         console.print(rich_table(result))
         n = len(result)
-        console.print(f"{n:,} row{'s' if n != 1 else ''} in {timing}", style="dim")
+        console.print(f"{n:,} row{'s' if n != 1 else ''}{took}", style="dim")
     elif not result.message:
-        console.print(f"ok in {timing}", style="dim")
+        console.print(f"ok{took}", style="dim")
     for warning in result.warnings:
         console.print(f"warning: {warning}", style="yellow", markup=False)
 

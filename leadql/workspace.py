@@ -150,6 +150,12 @@ class Workspace:
             except Exception:  # noqa: BLE001 - a connection that is closing needs no interrupt
                 pass
 
+    @property
+    def cancel_requested(self) -> bool:
+        """True once `interrupt()` was called for the running statement: long loops (scan
+        retries, training steps) check it and stop rather than carry on."""
+        return self._cancel.is_set()
+
     def _cancelled(self, statement: ast.Statement, text: str) -> LeadQLCancelledError:
         self._cancel.clear()
         return LeadQLCancelledError(f"{statement.keyword} was cancelled", span=statement.span, text=text,

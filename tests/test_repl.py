@@ -108,6 +108,13 @@ def test_multiline_statement_completion_and_help(shell) -> None:
     s.send("\\help SCHEDULE\r")
     s.expect(r"SCHEDULE[^\n]*\n[\s\S]*?CRON")
     s.expect(r"Example")
+    # \timing switches the time after results off; Alt-Enter runs input that has no `;`.
+    s.send("\\timing\r")
+    s.expect(r"timing is off")
+    s.send("SELECT 6 AS six", pause=0.3)
+    s.send("\x1b\r")
+    s.expect(r"┃ six ┃[\s\S]*?│ +6 │[\s\S]*?1 row\s*\n")
+    assert " in " not in s.text[s.pos - 40 : s.pos]
     s.send("\\q\r")
     s.child.expect(pexpect.EOF, timeout=15)
     s.child.close()
@@ -192,6 +199,55 @@ def test_completer_offers_catalog_names_and_never_fails(tmp_path) -> None:
 
 
 def test_help_texts() -> None:
-    assert "FIND" in help_text() and "\\q" in help_text()
+    assert "FIND" in help_text() and "\\q" in help_text() and "\\timing" in help_text()
     assert help_text("find").startswith("FIND")
     assert help_text("save query").startswith("SAVE QUERY")
+    assert help_text("create").count("Example:") == 5  # every CREATE statement
+    assert help_text("desc").startswith("DESCRIBE")
+    assert "did you mean `FIND`?" in help_text("FIDN")
+
+
+def test_every_statement_has_help_with_an_example_that_parses() -> None:
+    from leadql.grammar import ast, validate
+    from leadql.repl_help import TOPICS
+
+    by_keyword = {t.keyword: t for t in TOPICS}
+    missing = sorted({t.keyword for t in ast.STATEMENT_TYPES} - set(by_keyword))
+    assert not missing, f"statements without \\help: {missing}"
+    for topic in TOPICS:
+        statements = leadql.parse(topic.example)
+        assert [s.keyword for s in statements] == [topic.keyword], topic.keyword
+        validate(statements[0], topic.example)
+        assert topic.summary and topic.keyword.split()[0] in topic.syntax
+
+
+def test_highlighting_spans_lines_and_keywords_include_units_and_sql() -> None:
+    from prompt_toolkit.document import Document
+
+    from leadql.repl_complete import LeadQLLexer
+
+    words = keywords()
+    assert {"DAYS", "QUERIES", "RECORDS"} <= words  # from the grammar's unit terminals
+    assert {"JOIN", "ORDER", "HAVING"} <= words  # DuckDB's SQL keywords
+    line = LeadQLLexer().lex_document(Document("SELECT /* a\nstill comment */ 1 FROM events.type"))
+    assert line(1)[0] == ("class:comment", "still comment */")
+    assert ("", "type") in line(1)  # in a dotted name, not the keyword TYPE
+
+
+def test_interrupt_during_a_find_scan_saves_no_list(tmp_path) -> None:
+    """Ctrl-C in the shell calls ws.interrupt(); here the first scanned batch does. The scan
+    stops rather than retrying, FIND raises LeadQLCancelledError, no list is written (the ledger
+    keeps what the scan had already bought), and the workspace works afterwards."""
+    from leadql.sample import generate
+
+    data = generate(tmp_path / "data", people=1500, seed=3)
+    with leadql.connect(tmp_path / "w.leadql") as ws:
+        ws.execute(data.catalog_script())
+        ws.progress = lambda event: ws.interrupt() if event.get("rows") else None
+        find = "FIND 50 leads WITH email, hhi BUDGET 20 INTO LIST homes"
+        with pytest.raises(leadql.LeadQLCancelledError, match="cancelled"):
+            ws.execute(find)
+        assert ws.execute("SHOW LISTS").rows == []
+        assert ws.execute("SELECT status, delivered FROM _leadql.runs").rows in ([], [("failed", 0)])
+        ws.progress = None
+        assert len(ws.execute(find)) == 50

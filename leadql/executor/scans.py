@@ -20,7 +20,7 @@ from typing import Any
 from leadql.catalog import canonical
 from leadql.catalog.definitions import CategoryDef, DataDef
 from leadql.connectors.base import quote_ident, quote_str
-from leadql.errors import LeadQLError, LeadQLSourceError
+from leadql.errors import LeadQLCancelledError, LeadQLError, LeadQLSourceError
 
 STAGE = "_stage"
 BATCH_ROWS = 50_000
@@ -144,12 +144,16 @@ def run_scan(ws: Any, request: ScanRequest, categories: dict[str, CategoryDef],
                     if progress is not None:
                         progress({"stage": request.purpose, "source": request.defn.name, "rows": outcome.rows,
                                   "total": request.limit})  # fmt: skip
+                    if getattr(ws, "cancel_requested", False):
+                        raise LeadQLCancelledError(f"the scan of {request.defn.name} was cancelled")
             if stopped and hasattr(reader, "close"):
                 reader.close()
             outcome.error = None
             healthy = True
             break
         except (LeadQLError, duckdb.Error, OSError, ValueError) as e:
+            if getattr(ws, "cancel_requested", False):  # Ctrl-C / ws.interrupt(): stop, do not retry
+                raise LeadQLCancelledError(f"the scan of {request.defn.name} was cancelled") from None
             message = e.message if isinstance(e, LeadQLError) else str(e).split("\n")[0]
             outcome.errors.append(message)
             outcome.error = e if isinstance(e, LeadQLError) else LeadQLSourceError(

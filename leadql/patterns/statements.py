@@ -12,7 +12,13 @@ from typing import Any
 
 from leadql.catalog.definitions import SOURCE, CategoryDef, DataDef
 from leadql.context import Context
-from leadql.errors import LeadQLExecutionError, LeadQLNameError, LeadQLSemanticError, did_you_mean
+from leadql.errors import (
+    LeadQLCancelledError,
+    LeadQLExecutionError,
+    LeadQLNameError,
+    LeadQLSemanticError,
+    did_you_mean,
+)
 from leadql.grammar import ast
 from leadql.grammar.parser import parse
 from leadql.patterns.learn import (
@@ -160,6 +166,8 @@ def _progress(ctx: Context) -> Any:
         return None
 
     def progress(event: Any, fraction: float | None = None) -> None:
+        if getattr(ctx.ws, "cancel_requested", False):  # Ctrl-C / ws.interrupt() between steps
+            raise LeadQLCancelledError("learning the pattern was cancelled")
         if isinstance(event, dict):
             report({"stage": "pattern", **event})
         else:

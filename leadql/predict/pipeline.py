@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from leadql.errors import LeadQLExecutionError
+from leadql.errors import LeadQLCancelledError, LeadQLExecutionError
 from leadql.grammar.validate import (
     BINARY_CLASSIFICATION,
     LINK_PREDICTION,
@@ -68,6 +68,8 @@ def _progress(ws: Any, stage: str) -> Any:
         return None
 
     def call(label: str, fraction: float) -> None:
+        if getattr(ws, "cancel_requested", False):  # Ctrl-C / ws.interrupt() between steps
+            raise LeadQLCancelledError(f"{stage} was cancelled")
         report({"stage": stage, "source": label, "fraction": float(fraction)})
 
     return call
