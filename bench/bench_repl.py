@@ -3,17 +3,19 @@ in the same run.
 
     python bench/bench_repl.py [--runs 7]
 
-1. Start-up: spawn `leadql -d FILE` in a pty until its prompt is drawn. Baseline: the time for
-   `python -c "import duckdb; duckdb.connect(FILE)"` (the least any DuckDB-based shell pays),
-   and the DuckDB CLI's start-up if a `duckdb` binary is on PATH.
-2. First result: from sending `SELECT 42 AS answer;` at the prompt to seeing the table. Baseline:
-   `duckdb.sql("SELECT 42").fetchall()` in an already started Python.
-Medians of interleaved runs.
+1. Start-up: spawn `leadql -d FILE` in a pty until its prompt is drawn. Baselines: the time for
+   `python -c "import duckdb; duckdb.connect(FILE)"` (the least any DuckDB-based Python shell
+   pays), and the start-up of the `duckdb` and `sqlite3` command-line shells when on PATH.
+2. First result: from sending `SELECT 42 AS answer;` at the prompt to seeing the result drawn.
+   Baselines: the same in the `sqlite3` / `duckdb` shells, and `duckdb.sql("SELECT 42")` in an
+   already started Python.
+Medians of interleaved runs; figures also go to bench/results/repl.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -39,6 +41,7 @@ def shell_times(workspace: Path, history: Path) -> tuple[float, float]:
     child.expect("leadql>")
     startup = time.perf_counter() - started
     time.sleep(0.2)  # let the prompt settle before typing
+    child.delaybeforesend = None  # pexpect waits 50 ms before each send by default
     sent = time.perf_counter()
     child.send("SELECT 42 AS answer;\r")
     child.expect(r"1 row in")
@@ -56,15 +59,23 @@ def python_duckdb_startup(workspace: Path) -> float:
     return time.perf_counter() - started
 
 
-def duckdb_cli_startup(binary: str, workspace: Path) -> float:
+def cli_times(binary: str, prompt: str, workspace: Path) -> tuple[float, float]:
+    """Start-up to prompt and first result of another SQL shell (`duckdb`, `sqlite3`)."""
     started = time.perf_counter()
-    child = pexpect.spawn(binary, [str(workspace)], encoding="utf-8", timeout=30, dimensions=(40, 120))
-    child.expect("D ")
-    elapsed = time.perf_counter() - started
+    child = pexpect.spawn(binary, [str(workspace)], encoding="utf-8", timeout=30, dimensions=(40, 120),
+                          env={**os.environ, "TERM": "xterm"})  # fmt: skip
+    child.expect(prompt)
+    startup = time.perf_counter() - started
+    time.sleep(0.2)
+    child.delaybeforesend = None
+    sent = time.perf_counter()
+    child.send("SELECT 42 AS answer;\r")
+    child.expect(r"42\D")
+    first = time.perf_counter() - sent
     child.sendline(".quit")
     child.expect(pexpect.EOF)
     child.close()
-    return elapsed
+    return startup, first
 
 
 def main() -> None:
@@ -81,29 +92,45 @@ def main() -> None:
         leadql.connect(workspace).close()
         plain = folder / "plain.duckdb"
         duckdb.connect(str(plain)).close()
-        cli = shutil.which("duckdb")
-        starts, firsts, bases, clis = [], [], [], []
+        others = {name: (path, prompt) for name, prompt in (("duckdb", "D "), ("sqlite3", "sqlite> "))
+                  if (path := shutil.which(name))}  # fmt: skip
+        starts, firsts, bases = [], [], []
+        other: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in others}
         for _ in range(args.runs):
             s, f = shell_times(workspace, folder / "history")
             starts.append(s)
             firsts.append(f)
             bases.append(python_duckdb_startup(plain))
-            if cli:
-                clis.append(duckdb_cli_startup(cli, plain))
+            for name, (binary, prompt) in others.items():
+                target = plain if name == "duckdb" else folder / "plain.sqlite"
+                s, f = cli_times(binary, prompt, target)
+                other[name][0].append(s)
+                other[name][1].append(f)
         con = duckdb.connect()
         query = []
         for _ in range(args.runs):
             started = time.perf_counter()
             con.sql("SELECT 42 AS answer").fetchall()
             query.append(time.perf_counter() - started)
-    start, base = statistics.median(starts), statistics.median(bases)
-    first, raw = statistics.median(firsts), statistics.median(query)
-    print(f"shell start-up to prompt: {start * 1e3:.0f} ms; python + import duckdb + connect: "
-          f"{base * 1e3:.0f} ms -> {start / base:.2f}x")  # fmt: skip
-    if clis:
-        print(f"duckdb CLI start-up: {statistics.median(clis) * 1e3:.0f} ms -> {start / statistics.median(clis):.1f}x")
-    print(f"first result (SELECT 42; typed at the prompt to table drawn): {first * 1e3:.0f} ms; "
-          f"DuckDB query in-process: {raw * 1e3:.2f} ms")  # fmt: skip
+    med = statistics.median
+    start, base, first = med(starts), med(bases), med(firsts)
+    results: dict[str, float] = {
+        "runs": args.runs,
+        "leadql_startup_to_prompt_ms": round(start * 1e3, 1),
+        "python_import_duckdb_connect_ms": round(base * 1e3, 1),
+        "startup_ratio_vs_python_duckdb": round(start / base, 2),
+        "leadql_first_result_ms": round(first * 1e3, 1),
+        "duckdb_in_process_query_ms": round(med(query) * 1e3, 3),
+    }
+    for name, (s_times, f_times) in other.items():
+        results[f"{name}_cli_startup_ms"] = round(med(s_times) * 1e3, 1)
+        results[f"{name}_cli_first_result_ms"] = round(med(f_times) * 1e3, 1)
+        results[f"startup_ratio_vs_{name}_cli"] = round(start / med(s_times), 1)
+        results[f"first_result_ratio_vs_{name}_cli"] = round(first / med(f_times), 1)
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "repl.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
