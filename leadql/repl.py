@@ -73,6 +73,8 @@ def run_repl(
 
                 print(help_text(line.strip().partition(" ")[2]), file=stdout)
                 continue
+            if not buffer and line.strip().split(" ")[0] == "\\timing":
+                continue  # this shell prints no timings; accepted so scripts work in both shells
             buffer += line + "\n"
             if not statement_complete(buffer):
                 continue
