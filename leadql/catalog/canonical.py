@@ -7,6 +7,7 @@ projection runs wherever the plan runs.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from leadql.catalog.definitions import CategoryDef, DataDef
@@ -73,6 +74,45 @@ def canonical_select(
             taken.add(column.lower())
             items.append(quote_ident(column))
     return f"SELECT {', '.join(items)} FROM {from_sql} AS src"
+
+
+def filtered_canonical_select(
+    defn: DataDef, categories: dict[str, CategoryDef], from_sql: str, *, only: list[str], where: str
+) -> str:
+    """`canonical_select(...) WHERE where`, normalising only the categories `where` names before
+    filtering and the others after, on the rows that pass: DuckDB pushes neither a semi-join (a
+    look-up's `key IN (SELECT …)`) nor a top-N below a projection, so the plain form normalises
+    every category of every row of the source. (Measured on a 1M-row look-up keeping 6%: 0.19 s
+    instead of 0.31 s.) Same columns, same order. `where` is SQL over canonical names and
+    `_record_key`."""
+    plain = f"SELECT * FROM ({canonical_select(defn, categories, from_sql, only=only)}) AS c WHERE {where}"
+    wanted = [c for c in defn.mappings if c.lower() in {o.lower() for o in only}]
+    early = [c for c in wanted if _mentions(where, c)]
+    late = [c for c in wanted if c not in early]
+    if not late or not defn.columns:
+        return plain
+    raw = list(defn.columns)
+    # 1: key and filtered categories normalised, source columns renamed out of their way
+    first = [f"{record_key_sql(defn)} AS {RECORD_KEY}"]
+    first += [f"{normalized_sql(categories[c.lower()], f'({defn.mappings[c]})')} AS {quote_ident(c)}" for c in early]
+    first += [f"{quote_ident(col)} AS __lq_raw_{i}" for i, col in enumerate(raw)]
+    passed = f"SELECT * FROM (SELECT {', '.join(first)} FROM {from_sql} AS src) AS f WHERE {where}"
+    # 2: the source columns back under their names, so the other mappings read them as written
+    back = [f"{RECORD_KEY} AS __lq_key"] + [f"{quote_ident(c)} AS __lq_f_{i}" for i, c in enumerate(early)]
+    back += [f"__lq_raw_{i} AS {quote_ident(col)}" for i, col in enumerate(raw)]
+    items = [f"__lq_key AS {RECORD_KEY}"]
+    for name in wanted:
+        if name in early:
+            items.append(f"__lq_f_{early.index(name)} AS {quote_ident(name)}")
+        else:
+            sql = normalized_sql(categories[name.lower()], f"({defn.mappings[name]})")
+            items.append(f"{sql} AS {quote_ident(name)}")
+    return f"SELECT {', '.join(items)} FROM (SELECT {', '.join(back)} FROM ({passed}) AS p) AS src"
+
+
+def _mentions(sql: str, name: str) -> bool:
+    """Does `sql` possibly name the column `name`? (Over-inclusion is harmless.)"""
+    return re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", sql, re.IGNORECASE) is not None
 
 
 def structural_columns(defn: DataDef) -> tuple[str, ...]:

@@ -377,7 +377,8 @@ class FindRun:
                                       f"({outcome.error.message}); continued without it")  # fmt: skip
         lookups = [(n, t) for n, t in lookups if n not in state.failed]
         scoring = [(n, t) for n, t in scoring if n not in state.failed]
-        round_.entities = self._resolve([round_.candidates] + [t for _, t in lookups + scoring])
+        # every looked-up record shares a key with a candidate: the candidates anchor resolution
+        round_.entities = self._resolve([round_.candidates] + [t for _, t in lookups + scoring], anchor=0)
         round_.completable = self._completable(round_, [t for _, t in lookups])
         if self.scorer is not None:
             round_.scores = self._score_round(round_, [t for _, t in lookups + scoring])
@@ -579,12 +580,12 @@ class FindRun:
                                      f"round {state.rounds}"))  # fmt: skip
 
     # ------------------------------------------------------------------ resolve, fuse, deliver
-    def _resolve(self, tables: list[str]) -> str:
+    def _resolve(self, tables: list[str], anchor: int | None = None) -> str:
         from leadql.executor.resolution import resolve
 
         out = self._fresh("entities", str(self.state.rounds))
         started = time.perf_counter()
-        resolution = resolve(self.con, tables, model=self._linkage_model(), out=out)
+        resolution = resolve(self.con, tables, model=self._linkage_model(), out=out, anchor=anchor)
         self._tables.append(out)
         self.state.steps.append(StepStats(
             "Resolve", resolution.entities, Decimal(0), time.perf_counter() - started,
@@ -615,7 +616,9 @@ class FindRun:
             records.append(fusion.StagedRecords(name, table, cats, quality, defn.price_per_record))
         out = self._fresh("fused", str(round_.number))
         started = time.perf_counter()
-        self.con.execute(fusion.fuse_sql(records, round_.entities, self.categories, self._wanted, out))
+        # only those who can be delivered: the others lack a required category
+        self.con.execute(fusion.fuse_sql(records, round_.entities, self.categories, self._wanted, out,
+                                         only=round_.completable or None))  # fmt: skip
         self._tables.append(out)
         if round_.scores:
             scored = self._fresh("scored", str(round_.number))

@@ -38,10 +38,15 @@ class StagedRecords:
 
 
 def fuse_sql(records: Sequence[StagedRecords], entities: str, categories: dict[str, CategoryDef],
-             wanted: Sequence[str], out: str) -> str:  # fmt: skip
+             wanted: Sequence[str], out: str, *, only: str | None = None) -> str:  # fmt: skip
     """SQL creating `out`: one row per entity with, for each wanted category, its fused value (typed),
     `_q_<category>` (probability it is right) and `_prov_<category>` ('source/key' it came from),
-    plus `records` (every merged 'source/key') and `cost` (what its records cost)."""
+    plus `records` (every merged 'source/key') and `cost` (what its records cost).
+
+    `only`: a table whose `entity_id`s are the entities to fuse (FIND: those that can be
+    delivered); the others are left out."""
+    if only is not None:
+        entities = f"(SELECT * FROM {entities} WHERE entity_id IN (SELECT entity_id FROM {only}))"
     joined, observations, quality_rows, price_rows = [], [], [], []
     for i, r in enumerate(records):
         # Each table meets the entity map once; observations and membership both read that.
@@ -87,17 +92,21 @@ prices(_source, price) AS (VALUES {', '.join(price_rows)}),
 obs AS ({' UNION ALL '.join(observations)}),
 votes AS (
     SELECT o.entity_id, o.category, o.value,
-           sum(ln({n} * q.q / (1 - q.q))) AS c,
+           sum(q.w) AS c,
            arg_max(o._source || '/' || o._record_key, q.q) AS prov
-    FROM obs AS o JOIN quality AS q ON q._source = o._source AND q.category = o.category
+    FROM obs AS o JOIN (SELECT *, ln({n} * q / (1 - q)) AS w FROM quality) AS q
+      ON q._source = o._source AND q.category = o.category
     GROUP BY ALL),
+-- per entity and category the winner (highest C, then the smaller value) and its P: a grouping,
+-- not a window (measured: a third less time)
 scored AS (
-    SELECT *, exp(c) / (sum(exp(c)) OVER w + greatest(0, {n} + 1 - count(*) OVER w)) AS p,
-           row_number() OVER (w ORDER BY c DESC, value) AS rank
-    FROM votes WINDOW w AS (PARTITION BY entity_id, category)),
+    SELECT entity_id, category, arg_min(value, struct_pack(nc := -c, v := value)) AS value,
+           exp(max(c)) / (sum(exp(c)) + greatest(0, {n} + 1 - count(*))) AS p,
+           arg_min(prov, struct_pack(nc := -c, v := value)) AS prov
+    FROM votes GROUP BY entity_id, category),
 fused AS (
     SELECT entity_id, {', '.join(pivots) if pivots else 'NULL AS _none'}
-    FROM scored WHERE rank = 1 GROUP BY entity_id),
+    FROM scored GROUP BY entity_id),
 merged AS (
     SELECT mm.entity_id, list(DISTINCT mm._source || '/' || mm._record_key) AS records,
            CAST(sum(pr.price) AS DECIMAL(18,6)) AS cost

@@ -66,13 +66,7 @@ class Ledger:
     def new_keys(self, name: str, keys: list[str]) -> list[str]:
         """The keys of `keys` not yet paid for (in order, without repeats)."""
         held = self.accounts[name].keys
-        seen: set[str] = set()
-        out = []
-        for k in keys:
-            if k not in held and k not in seen:
-                seen.add(k)
-                out.append(k)
-        return out
+        return [k for k in dict.fromkeys(keys) if k not in held]  # dict: ordered, C-speed dedupe
 
     def charge_records(self, name: str, keys: list[str]) -> None:
         """Pay for these records (keys must be new; see `new_keys`)."""

@@ -387,9 +387,18 @@ def resolve(
     model: LinkageModel | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     out: str,
+    anchor: int | None = None,
 ) -> Resolution:
     """Resolve the records of `tables` into entities and write them to `out` (see the module
     docstring). `model`: the workspace's (`load_model(catalog)`), else the shipped default.
+
+    `anchor`: the index of the table the others were looked up from (FIND's candidates: every
+    other record was fetched because it shares an identity key with one of them). A component
+    holding an anchor record is then settled: two anchored components could only be one person
+    if the anchor source held that person twice under different strong keys, which records of
+    one source are taken not to be (the assumption that already settles full components).
+    Records no deterministic key tied to an anchor record stay open and are compared with the
+    anchored ones sharing a blocking key: the look-ups a fuzzy key found.
 
     Errors are LeadQLExecutionErrors (Splink's included); temporary tables are dropped."""
     if not 0.0 < threshold <= 1.0:
@@ -397,7 +406,9 @@ def resolve(
             f"match threshold must be in (0, 1], not {threshold}",
             hint="e.g. 0.8: accept a probabilistic link when Splink is at least 80% sure",
         )
-    run = _Run(con, list(tables))
+    if anchor is not None and not 0 <= anchor < len(tables):
+        raise LeadQLExecutionError(f"anchor table {anchor} is not one of the {len(tables)} inputs")
+    run = _Run(con, list(tables), anchor=anchor)
     try:
         return run.resolve(model, threshold, out)
     finally:
@@ -443,9 +454,10 @@ def candidate_pairs(con: Any, tables: Sequence[str]) -> tuple[Any, Any]:
 class _Run:
     """One resolve() call: its steps, temporary tables and timings."""
 
-    def __init__(self, con: Any, tables: list[str]) -> None:
+    def __init__(self, con: Any, tables: list[str], anchor: int | None = None) -> None:
         self.con = con
         self.tables = tables
+        self.anchor = anchor
         self.prefix = f"__leadql_er_{uuid.uuid4().hex[:10]}"
         self.temps: list[str] = []
         self.views: list[str] = []
@@ -510,7 +522,7 @@ class _Run:
         first = self.con.sql(deterministic_edges_sql(self.recs, rules=[0])).fetchnumpy()
         edges.append(first)
         root = components(self.slots, first["rid"], first["root"])
-        self.settled = _settled(root, self.table_of, len(self.tables))
+        self.settled = _settled(root, self.table_of, len(self.tables), self.anchor)
         if not self.settled[self.rids].all():
             rest = range(1, len(DETERMINISTIC_RULES))
             edges.append(self.con.sql(deterministic_edges_sql(self.recs, rules=rest)).fetchnumpy())
@@ -525,7 +537,7 @@ class _Run:
         }
         if len(edges) > 1:
             self.det_root = components(self.slots, self.det_a, self.det_b)
-            self.settled = _settled(self.det_root, self.table_of, len(self.tables))
+            self.settled = _settled(self.det_root, self.table_of, len(self.tables), self.anchor)
         else:
             self.det_root = root
         self.lap("deterministic")
@@ -841,10 +853,15 @@ class _Run:
             ) from None
 
 
-def _settled(root: np.ndarray, table_of: np.ndarray, n_tables: int) -> np.ndarray:
+def _settled(root: np.ndarray, table_of: np.ndarray, n_tables: int, anchor: int | None = None) -> np.ndarray:
     """Per record id: is it in a linked component holding a record of each of the n_tables
-    inputs? (Such a component has nothing left to absorb: pairs of two settled records are not
-    compared.)"""
+    inputs, or (with an `anchor` table) one of the anchor's? (Such a component has nothing left
+    to absorb but open records: pairs of two settled records are not compared.)"""
+    if anchor is not None:
+        anchored = np.zeros(root.size, dtype=bool)
+        # (unused id slots have table 0 too; each is its own root, so marking them is harmless)
+        anchored[root[table_of == anchor]] = True
+        return _settled(root, table_of, n_tables) | anchored[root]
     size = np.bincount(root, minlength=root.size)
     linked = size[root] > 1
     if n_tables <= 1:

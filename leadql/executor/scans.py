@@ -63,10 +63,12 @@ class ScanOutcome:
 
 
 def scan_sql(defn: DataDef, categories: dict[str, CategoryDef], from_sql: str, request: ScanRequest) -> str:
-    select = canonical.canonical_select(defn, categories, from_sql, only=list(request.categories))
-    sql = f"SELECT {quote_str(defn.name)} AS _source, c.* FROM ({select}) AS c"
+    only = list(request.categories)
     if request.where:
-        sql += f" WHERE {request.where}"
+        select = canonical.filtered_canonical_select(defn, categories, from_sql, only=only, where=request.where)
+    else:
+        select = canonical.canonical_select(defn, categories, from_sql, only=only)
+    sql = f"SELECT {quote_str(defn.name)} AS _source, c.* FROM ({select}) AS c"
     if request.order_by:
         sql += f" ORDER BY {request.order_by}"
     if request.limit is not None:
