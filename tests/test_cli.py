@@ -39,12 +39,12 @@ def test_query_error_exit_code_1_with_caret_on_stderr(capsys) -> None:
     assert "Traceback" not in captured.err
 
 
-def test_unsupported_statement_is_a_query_error(capsys, tmp_path) -> None:
+def test_a_statement_that_cannot_run_is_a_query_error(capsys, tmp_path) -> None:
     from tests.test_workspace import FORECAST, orders_tables
 
     assert main([*MEMORY, "-c", orders_tables(tmp_path) + FORECAST]) == 1
     err = capsys.readouterr().err
-    assert "FORECAST ... TIMEFRAMES is not supported yet" in err and "hint:" in err
+    assert "history is too short" in err and "hint:" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize(

@@ -426,3 +426,87 @@ def test_a_table_whose_time_column_is_gone_says_so(tmp_path):
     with pytest.raises(LeadQLSourceError, match="changed since it was created") as info:
         ws.execute("PREDICT COUNT(events.*, 0, 30, days) > 0 FOR EACH leads.lead_id")
     assert "CREATE OR REPLACE TABLE events" in info.value.hint
+
+
+# ------------------------------------------------------------------------ FORECAST, CLASSIFY, top classes
+
+
+def test_forecast_labels_shift_by_the_window_and_need_a_closed_window(tmp_path):
+    from leadql.predict import forecast
+    from leadql.predict.pipeline import _Temps
+
+    ws = _tiny(tmp_path)
+    query = f"PREDICT SUM(events.amount, 0, 10, days) FORECAST 3 TIMEFRAMES FOR EACH leads.lead_id {AT}"
+    stmt = parse(query)[0]
+    bound = bind_predict(Context(ws, {}, query), stmt)
+    at = prediction_time(ws.con, bound)
+    anchors = training_anchors(ws.con, bound, at, PredictSettings(max_anchors=6))
+    assert anchors[0] == at - timedelta(days=10) and len(anchors) == 6
+    temps = _Temps(ws.con)
+    assert forecast.build_forecast_examples(ws.con, bound, at, anchors, "fx", temps) == 3
+    rows = ws.con.sql("SELECT entity_id, anchor_ts, forecast_timeframe, label FROM fx").fetchall()
+    got = {(e, (at - a).days, i): label for e, a, i, label in rows}
+    # lead 1: 10.0 at at-30 (the exclusive start of (at-30, at-20]), 20.0 at at-29, 30.0 at at
+    assert got[(1, 30, 0)] == 20.0  # (at-30, at-20]
+    assert got[(1, 30, 1)] == 0.0  # (at-20, at-10]: an empty SUM is 0
+    assert got[(1, 30, 2)] == 30.0  # (at-10, at]: the end is inclusive
+    assert got[(3, 20, 0)] == 7.0 and got[(3, 20, 1)] == 0.0  # lead 3's 7.0 at at-10 closes (at-20, at-10]
+    # a shifted window must have closed by the prediction time: timeframe i needs anchor ≤ at-10(i+1)
+    assert {d for (_, d, i) in got if i == 2} == {30, 40, 50, 60}
+    assert {d for (_, d, i) in got if i == 1} == {20, 30, 40, 50, 60}
+    assert max(d for (e, d, _) in got if e == 3) == 50  # lead 3 exists from at-50 on
+    temps.drop()
+
+
+def test_forecast_returns_contiguous_timeframes_per_entity(crm_ws):
+    result = crm_ws.execute(
+        "PREDICT SUM(events.amount, 0, 30, days) FORECAST 4 TIMEFRAMES FOR EACH leads.lead_id LIMIT 5"
+    )
+    table = result.to_pandas()
+    assert list(table.columns) == ["lead_id", "timeframe", "window_start", "window_end", "prediction", "rank"]
+    assert table["lead_id"].nunique() == 5 and len(table) == 20  # LIMIT counts entities
+    assert "forecast" in result.message and "scored 5 leads" in result.message
+    for _, rows in table.groupby("lead_id"):
+        assert list(rows["timeframe"]) == [1, 2, 3, 4]
+        assert (rows["window_end"] - rows["window_start"] == timedelta(days=30)).all()
+        assert (rows["window_start"].iloc[1:].to_numpy() == rows["window_end"].iloc[:-1].to_numpy()).all()
+    totals = table.groupby("lead_id").agg(total=("prediction", "sum"), rank=("rank", "first")).sort_values("rank")
+    assert totals["total"].is_monotonic_decreasing and list(totals["rank"]) == [1, 2, 3, 4, 5]
+    # the planted per-lead activity rate makes the future predictable
+    metrics = dict((m, v) for m, v, _ in crm_ws.execute(
+        "EVALUATE PREDICT SUM(events.amount, 0, 30, days) FORECAST 4 TIMEFRAMES FOR EACH leads.lead_id").rows)  # fmt: skip
+    assert metrics["r2"] > 0.2 and metrics["trained_timeframes"] == 4
+
+
+def test_forecast_refuses_more_rows_than_it_can_return(crm_ws):
+    with pytest.raises(LeadQLError) as caught:
+        crm_ws.execute("PREDICT COUNT(events.*, 0, 1, days) FORECAST 10000 TIMEFRAMES FOR EACH leads.lead_id")
+    assert "15,000,000 rows" in caught.value.message and "LIMIT" in caught.value.hint
+
+
+def test_rank_top_k_of_first_gives_the_likeliest_classes(crm_ws):
+    table = crm_ws.execute(
+        "PREDICT FIRST(events.type, 0, 30, days) RANK TOP 2 FOR EACH leads.lead_id"
+    ).to_pandas()
+    assert list(table.columns) == ["lead_id", "prediction", "score", "rank"]
+    per_lead = table.groupby("lead_id")
+    assert (per_lead["rank"].agg(list).map(lambda r: r == [1, 2])).all()
+    assert (per_lead["score"].sum() <= 1 + 1e-9).all()
+    assert per_lead["score"].apply(lambda s: s.is_monotonic_decreasing).all()
+    assert set(table["prediction"]) <= {"click", "meeting", "conversion"}
+    assert per_lead["prediction"].nunique().eq(2).all()
+
+
+def test_classify_a_column_and_a_list_of_items(crm_ws):
+    tiers = crm_ws.execute("PREDICT leads.tier CLASSIFY FOR EACH leads.lead_id LIMIT 7").to_pandas()
+    assert len(tiers) == 7 and (tiers["rank"] == 1).all() and tiers["score"].is_monotonic_decreasing
+    labels = crm_ws.execute(
+        "PREDICT LIST_DISTINCT(events.type, 0, 30, days) CLASSIFY FOR leads.lead_id IN (3, 5, 8, 13)"
+    ).to_pandas()
+    assert list(labels.columns) == ["lead_id", "type", "prediction", "score", "rank"]
+    assert labels["prediction"].all() and (labels["score"] >= 0.5).all()  # the labels predicted to apply
+    top = crm_ws.execute(
+        "PREDICT LIST_DISTINCT(events.type, 0, 30, days) CLASSIFY TOP 3 FOR leads.lead_id IN (3, 5, 8, 13)"
+    ).to_pandas()
+    assert (top.groupby("lead_id").size() == 3).all()  # three candidate types each, applying or not
+    assert (top["prediction"] == (top["score"] >= 0.5)).all()

@@ -97,11 +97,11 @@ def orders_tables(folder: Path) -> str:
             "REFERENCES (customer_id -> customers.customer_id);")
 
 
-def test_unsupported_statements_say_so_after_checking(ws, tmp_path) -> None:
+def test_every_kumo_task_binds_and_too_little_history_says_so(ws, tmp_path) -> None:
     ws.execute(orders_tables(tmp_path))
-    with pytest.raises(leadql.LeadQLUnsupportedError) as caught:
-        ws.execute(FORECAST)
-    assert "FORECAST" in caught.value.message and "not supported" in caught.value.message
+    with pytest.raises(leadql.LeadQLExecutionError) as caught:
+        ws.execute(FORECAST)  # two orders two days apart: no closed 7-day window to learn from
+    assert "history is too short" in caught.value.message
     assert caught.value.line == 1 and caught.value.hint
     # A rule violation is reported before "unsupported":
     with pytest.raises(leadql.LeadQLSemanticError):

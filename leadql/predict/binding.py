@@ -138,14 +138,31 @@ class BoundPredict:
     limit: int | None
     into_list: str | None
     top_k: int | None
+    forecast: int | None = None  # FORECAST n TIMEFRAMES
     warnings: list[str] = field(default_factory=list)
 
     @property
     def item_agg(self) -> AggSpec | None:
-        """The LIST_DISTINCT aggregation of a ranking query (its items are what gets ranked)."""
-        if self.task_type == LINK_PREDICTION and self.target_aggs:
-            return self.target_aggs[0]
+        """The LIST_DISTINCT aggregation of a ranking or multi-label query (its items are what
+        gets ranked or classified)."""
+        if self.task_type in (LINK_PREDICTION, MULTILABEL_CLASSIFICATION) and self.target_aggs:
+            if self.target_aggs[0].func == "LIST_DISTINCT":
+                return self.target_aggs[0]
         return None
+
+    @property
+    def model_task(self) -> str:
+        """The kind of model that answers the query: RANK / CLASSIFY of a column or FIRST/LAST
+        is a multiclass model read out as its top classes, CLASSIFY of a LIST_DISTINCT the
+        pair scorer of ranking read out as probabilities, FORECAST a regression over the
+        timeframes."""
+        if self.item_agg is not None:
+            return LINK_PREDICTION
+        if self.task_type in (MULTILABEL_RANKING, MULTILABEL_CLASSIFICATION):
+            return MULTICLASS_CLASSIFICATION
+        if self.task_type == FORECASTING:
+            return REGRESSION
+        return self.task_type
 
     def tables_used(self) -> list[TableMeta]:
         seen: dict[str, TableMeta] = {self.entity.name.lower(): self.entity}
@@ -220,14 +237,6 @@ def bind_predict(ctx: Context, stmt: ast.Predict, schema: Schema | None = None) 
     elif isinstance(stmt.target, ast.Aggregation) and target_aggs:
         kind = "numeric" if target_aggs[0].kind == "number" else "categorical"
     task_type = resolve_task_type(task, kind)
-    if task_type in (MULTILABEL_CLASSIFICATION, MULTILABEL_RANKING, FORECASTING):
-        words = {MULTILABEL_CLASSIFICATION: "CLASSIFY", MULTILABEL_RANKING: "RANK of a FIRST/LAST or column target",
-                 FORECASTING: "FORECAST ... TIMEFRAMES"}[task_type]  # fmt: skip
-        raise LeadQLUnsupportedError(
-            f"{words} is not supported yet", span=stmt.span, text=ctx.text,
-            hint="predict a condition (yes/no), a numeric aggregation, a column, or "
-            "LIST_DISTINCT(...) RANK TOP k",
-        )  # fmt: skip
 
     where_aggs: list[AggSpec] = []
     where_sql = binder.condition(stmt.where, entity, key, where_aggs) if stmt.where else None
@@ -252,7 +261,7 @@ def bind_predict(ctx: Context, stmt: ast.Predict, schema: Schema | None = None) 
         window=window, at=binder.at(), algorithm=binder.algorithm(),
         model_name=stmt.model_name.value if stmt.model_name else None,
         limit=binder.limit(), into_list=stmt.into_list.value if stmt.into_list else None,
-        top_k=stmt.top_k, warnings=warnings,
+        top_k=stmt.top_k, forecast=stmt.forecast, warnings=warnings,
     )  # fmt: skip
 
 
@@ -513,4 +522,7 @@ TASK_WORDS = {
     REGRESSION: "a number (regression)",
     MULTICLASS_CLASSIFICATION: "one of several classes (multiclass)",
     LINK_PREDICTION: "the top items per entity (ranking)",
+    MULTILABEL_CLASSIFICATION: "which labels apply per entity (multi-label classification)",
+    MULTILABEL_RANKING: "the most likely values per entity (ranked classes)",
+    FORECASTING: "a number per future timeframe (forecast)",
 }

@@ -69,6 +69,8 @@ def write_predictions(ctx: Context, bound: BoundPredict, table: Any, *, version:
         extra_sql = "".join(f", s.{quote_ident(c)}" for c in extras if c.lower() != "score")
         score = ", s.score" if "score" in table.column_names else ""
         model = bound.model_name or "unsaved model"
+        # several rows per entity (top classes, forecast timeframes): the first one goes in
+        then = "".join(f", s.{quote_ident(c)}" for c in ("timeframe",) if c in table.column_names)
         leads = con.sql(
             f"""SELECT i.lead_id, s.{quote_ident(key)} AS {quote_ident(attribute)}
                        {''.join(f', t.{c}' for c in usable)}{extra_sql}{score},
@@ -76,7 +78,7 @@ def write_predictions(ctx: Context, bound: BoundPredict, table: Any, *, version:
                        map(['score'], ['{model}']) AS provenance, CAST([] AS VARCHAR[]) AS records
                 FROM {scored} AS s JOIN {identity} AS t ON t.entity_id = s.{quote_ident(key)}
                 JOIN {ids} AS i ON i.entity_id = t.entity_id
-                QUALIFY row_number() OVER (PARTITION BY i.lead_id ORDER BY s."rank") = 1
+                QUALIFY row_number() OVER (PARTITION BY i.lead_id ORDER BY s."rank"{then}) = 1
                 ORDER BY s."rank" """
         ).to_arrow_table()
         now = datetime.now(timezone.utc).replace(tzinfo=None)

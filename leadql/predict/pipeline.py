@@ -16,7 +16,7 @@ from typing import Any
 from leadql.errors import LeadQLCancelledError, LeadQLExecutionError
 from leadql.grammar.validate import (
     BINARY_CLASSIFICATION,
-    LINK_PREDICTION,
+    FORECASTING,
     MULTICLASS_CLASSIFICATION,
 )
 from leadql.predict.binding import TASK_WORDS, BoundPredict
@@ -34,7 +34,8 @@ class Pipeline:
     entity_key: str
     feature_plan: dict[str, Any]  # FeaturePlan.to_json()
     model: Any  # models.TrainedModel
-    ranking: dict[str, Any] | None = None  # link prediction: item column, candidate settings
+    ranking: dict[str, Any] | None = None  # link prediction / CLASSIFY of items: item column, k
+    forecast: dict[str, Any] | None = None  # FORECAST: timeframes, horizons trained, window
 
 
 @dataclass
@@ -144,8 +145,12 @@ def train(ws: Any, bound: BoundPredict, settings: PredictSettings | None = None)
         at = prediction_time(con, bound)
         anchors = training_anchors(con, bound, at, settings)
         examples = temps("examples")
+        if bound.task_type == FORECASTING:
+            from leadql.predict import forecast
+
+            return forecast.train(ws, bound, at, anchors, temps, settings)
         n = build_examples(con, bound, anchors, examples, training=True)
-        if bound.task_type == LINK_PREDICTION:
+        if bound.item_agg is not None:
             from leadql.predict import ranking
 
             return ranking.train(ws, bound, at, anchors, examples, temps, settings)
@@ -170,18 +175,10 @@ def train(ws: Any, bound: BoundPredict, settings: PredictSettings | None = None)
         started = time.perf_counter()
         names = [f.name for f in plan.features]
         categorical = [f.name for f in plan.features if f.dtype == "categorical"]
-        y = frame["label"].to_numpy()
-        positives = None
-        if bound.task_type == BINARY_CLASSIFICATION:
-            y = y.astype(bool)
-            positives = int(y.sum())
-        elif bound.task_type == MULTICLASS_CLASSIFICATION:
-            y = y.astype(str)
-        else:
-            y = y.astype(float)
+        y, positives = typed_labels(frame["label"].to_numpy(), bound.model_task)
         with openmp_threads(len(frame), len(names)):
             model = models.train(
-                frame[names], y, frame["anchor_ts"].to_numpy(), task_type=bound.task_type,
+                frame[names], y, frame["anchor_ts"].to_numpy(), task_type=bound.model_task,
                 algorithm=bound.algorithm, categorical=categorical, progress=_progress(ws, "training"),
             )  # fmt: skip
         seconds["training"] = time.perf_counter() - started
@@ -196,6 +193,16 @@ def train(ws: Any, bound: BoundPredict, settings: PredictSettings | None = None)
         temps.drop()
 
 
+def typed_labels(y: Any, model_task: str) -> tuple[Any, int | None]:
+    """The label column as the model family wants it; (labels, positives or None)."""
+    if model_task == BINARY_CLASSIFICATION:
+        y = y.astype(bool)
+        return y, int(y.sum())
+    if model_task == MULTICLASS_CLASSIFICATION:
+        return y.astype(str), None
+    return y.astype(float), None
+
+
 def score(ws: Any, bound: BoundPredict, pipeline: Pipeline, at: datetime | None = None) -> Any:
     """Scores for the entities at the prediction time, as an Arrow table sorted by rank."""
     import numpy as np
@@ -208,10 +215,14 @@ def score(ws: Any, bound: BoundPredict, pipeline: Pipeline, at: datetime | None 
     temps = _Temps(con)
     try:
         at = at or prediction_time(con, bound)
-        if pipeline.task_type == LINK_PREDICTION:
+        if pipeline.ranking is not None:
             from leadql.predict import ranking
 
             return ranking.score(ws, bound, pipeline, at, temps)
+        if pipeline.forecast is not None:
+            from leadql.predict import forecast
+
+            return forecast.score(ws, bound, pipeline, at, temps)
         examples = temps("score")
         build_examples(con, bound, [at], examples, training=False, entity_values=bound.entity_values)
         _, feats = scoring_features(ws, bound, pipeline, examples, temps)
@@ -226,6 +237,9 @@ def score(ws: Any, bound: BoundPredict, pipeline: Pipeline, at: datetime | None 
             if pipeline.task_type == BINARY_CLASSIFICATION:
                 out["score"] = _scores(con, model, X, examples, feats)
                 order = out["score"]
+            elif model.task_type == MULTICLASS_CLASSIFICATION and pipeline.task_type != MULTICLASS_CLASSIFICATION:
+                # RANK TOP k / CLASSIFY [TOP k] of a column or FIRST/LAST: the k likeliest classes
+                return top_classes(bound, model, X, frame["entity_id"], bound.top_k or 1)
             elif pipeline.task_type == MULTICLASS_CLASSIFICATION:
                 proba = np.asarray(models.predict(model, X))
                 best = proba.argmax(axis=1)
@@ -244,6 +258,33 @@ def score(ws: Any, bound: BoundPredict, pipeline: Pipeline, at: datetime | None 
         return pa.Table.from_pandas(out.reset_index(drop=True), preserve_index=False)
     finally:
         temps.drop()
+
+
+def top_classes(bound: BoundPredict, model: Any, X: Any, entity_ids: Any, k: int) -> Any:
+    """One row per entity and class for its k likeliest classes: the key, `prediction` (the
+    class), `score` (its probability) and `rank` (1 = likeliest) within the entity; entities in
+    the order of their best class's probability, LIMIT counting rows (as ranking does)."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from leadql.predict import models
+
+    proba = np.asarray(models.predict(model, X))
+    classes = np.asarray(model.classes, dtype=object)
+    k = max(1, min(k, proba.shape[1]))
+    order = np.argsort(-proba, axis=1, kind="stable")[:, :k]
+    rows = np.repeat(np.arange(len(proba)), k)
+    picked = order.reshape(-1)
+    out = pd.DataFrame({
+        bound.entity_key: np.asarray(entity_ids)[rows], "prediction": classes[picked],
+        "score": proba[rows, picked], "rank": np.tile(np.arange(1, k + 1), len(proba)),
+    })  # fmt: skip
+    best = pd.Series(proba.max(axis=1)).rank(ascending=False, method="first").to_numpy()
+    out = out.iloc[np.lexsort((out["rank"].to_numpy(), best[rows]))]
+    if bound.limit is not None:
+        out = out.head(bound.limit)
+    return pa.Table.from_pandas(out.reset_index(drop=True), preserve_index=False)
 
 
 SQL_SCORING_ROWS = 50_000  # below this, DuckDB's planning of the compiled trees costs more

@@ -9,6 +9,11 @@ Two stages, as recommenders are built:
    entity's own relational features. The label is whether the item is in the entity's target
    window. Items are ranked per entity by score; the top k are returned.
 
+`LIST_DISTINCT(t.item, 0, w) CLASSIFY [TOP k]` (multi-label classification) is the same scorer
+read out as probabilities: each candidate item's chance to be in the window, `prediction` true
+at 0.5 or more; the predicted labels per entity, or its k likeliest with TOP k. (With at most
+`POPULAR` distinct items, every item is a candidate of every entity: the whole label set.)
+
 Validation reports MAP@k, precision@k, recall@k and NDCG@k on the later slice next to the
 popularity baseline (rank every entity's candidates by recent popularity), and the candidate
 recall: the share of true items the candidates contain (the ceiling of any scorer).
@@ -21,10 +26,12 @@ from typing import Any
 
 from leadql.connectors.base import quote_ident
 from leadql.errors import LeadQLExecutionError
+from leadql.grammar.validate import MULTILABEL_CLASSIFICATION
 from leadql.predict.binding import AggSpec, BoundPredict
 from leadql.predict.labels import PredictSettings, build_examples
 
 POPULAR = 50
+CLASSIFY_K = 10  # CLASSIFY without TOP k: candidates and ranking metrics at this k
 PAIR_FEATURES = ("pair_count_all", "pair_count_recent", "pair_days_since_last", "item_pop_recent",
                  "item_pop_all", "item_pop_rank")  # fmt: skip
 
@@ -101,8 +108,8 @@ def train(ws: Any, bound: BoundPredict, at: datetime, anchors: list[datetime], e
 
     con = ws.con
     agg = bound.item_agg
-    assert agg is not None and bound.top_k is not None
-    k = bound.top_k
+    assert agg is not None
+    k = bound.top_k or CLASSIFY_K
     n = con.sql(f"SELECT count(*) FROM {examples}").fetchall()[0][0]
     if n == 0:
         raise LeadQLExecutionError(
@@ -149,7 +156,8 @@ def train(ws: Any, bound: BoundPredict, at: datetime, anchors: list[datetime], e
     pipeline = Pipeline(
         query=bound.stmt.text, task_type=bound.task_type, algorithm=bound.algorithm,
         entity=bound.entity.name, entity_key=bound.entity_key, feature_plan=plan.to_json(),
-        model=model, ranking={"item": agg.node.target.column, "k": k},  # type: ignore[union-attr]
+        model=model, ranking={"item": agg.node.target.column, "k": k,  # type: ignore[union-attr]
+                              "classify": bound.task_type == MULTILABEL_CLASSIFICATION, "top_k": bound.top_k},
     )  # fmt: skip
     info = Training(at, anchors, int(np.unique(groups).size), int(frame["label"].sum()),
                     len(names), list(plan.skipped), {})  # fmt: skip
@@ -181,8 +189,16 @@ def score(ws: Any, bound: BoundPredict, pipeline: Any, at: datetime, temps: Any)
     with openmp_threads(len(frame), len(PAIR_FEATURES) + len(entity_names)):
         frame["score"] = models.predict(pipeline.model, frame[list(PAIR_FEATURES) + entity_names])
     frame["rank"] = frame.groupby("entity_id")["score"].rank(ascending=False, method="first").astype("int64")
-    top = frame[frame["rank"] <= k].sort_values(["entity_id", "rank"])
-    out = top[["entity_id", "item", "score", "rank"]].rename(columns={"entity_id": key, "item": item})
+    columns = ["entity_id", "item", "score", "rank"]
+    if pipeline.ranking.get("classify"):  # multi-label: which labels apply (score ≥ 0.5)
+        frame["prediction"] = frame["score"] >= 0.5
+        columns.insert(2, "prediction")
+        top_k = pipeline.ranking.get("top_k")
+        top = frame[frame["rank"] <= top_k] if top_k else frame[frame["prediction"]]
+    else:
+        top = frame[frame["rank"] <= k]
+    top = top.sort_values(["entity_id", "rank"])
+    out = top[columns].rename(columns={"entity_id": key, "item": item})
     if bound.limit is not None:
         out = out.head(bound.limit)
     return pa.Table.from_pandas(out.reset_index(drop=True), preserve_index=False)

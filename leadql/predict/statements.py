@@ -44,7 +44,7 @@ def predict(ctx: Context, stmt: ast.Predict) -> Result:
     pipeline, info = train(ctx.ws, bound, _settings(ctx))
     table = score(ctx.ws, bound, pipeline)
     message = describe_training(bound, info, pipeline.model)
-    message += f"; scored {table.num_rows:,} {bound.entity.name} at {info.prediction_time:%Y-%m-%d %H:%M}"
+    message += f"; scored {_entities(table, bound):,} {bound.entity.name} at {info.prediction_time:%Y-%m-%d %H:%M}"
     version = None
     if bound.model_name:
         version = _save(ctx, bound, pipeline, info, event="created")
@@ -54,6 +54,15 @@ def predict(ctx: Context, stmt: ast.Predict) -> Result:
 
         message += "; " + write_predictions(ctx, bound, table, version=version)
     return Result(table=table, message=message, warnings=list(bound.warnings), plan=_plan(bound, info))
+
+
+def _entities(table: Any, bound: BoundPredict) -> int:
+    """Entities scored (top classes, items and timeframes give several rows per entity)."""
+    if bound.entity_key in table.column_names and table.num_rows:
+        import pyarrow.compute as pc
+
+        return len(pc.unique(table.column(bound.entity_key)))
+    return table.num_rows
 
 
 def _save(ctx: Context, bound: BoundPredict, pipeline: Pipeline, info: Training, *, event: str,

@@ -334,7 +334,9 @@ def training_inputs(ws: Any, bound: Any, pipeline: Any, anchors: list[datetime])
     from leadql.predict.labels import build_examples
     from leadql.predict.pipeline import _Temps, features_frame, scoring_features
 
-    if pipeline.task_type == LINK_PREDICTION or not anchors:
+    # pairs (ranking, CLASSIFY of items) or a timeframe column (FORECAST): not the entity's features alone
+    if pipeline.task_type == LINK_PREDICTION or getattr(pipeline, "ranking", None) is not None \
+            or getattr(pipeline, "forecast", None) is not None or not anchors:
         return None
     con = ws.con
     temps = _Temps(con)
