@@ -6,7 +6,8 @@
 A binary model is trained on `train` synthetic rows (`features` columns: 90 % numeric with 10 %
 missing values, 10 % categorical with 20 values; a planted signal in a few of them), then
 `predict` scores `rows` rows and `reasons` explains `reason-rows` rows. Goal: predict ≥ 1M rows/s
-for gbm on 2 cores. Results go to bench/results/predict_scoring.json.
+for gbm on 2 cores. With numba installed (leadql[fast]) gbm walks its trees compiled; the same
+predict with scikit-learn's walk is timed too, for the ratio. Results go to bench/results/predict_scoring.json.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from leadql.predict import models  # noqa: E402
+from leadql.predict import models, treewalk  # noqa: E402
 
 
 def anchor_times(rows: int) -> np.ndarray:
@@ -113,6 +114,13 @@ def main() -> None:
             predict_cpu = cpu_of(lambda m=model: models.predict(m, X_score))
             encode_s = best_of(lambda m=model: m.encoder.transform(X_score), args.repeat)
             reasons_s = best_of(lambda m=model: models.reasons(m, X_reason), 1)
+            sklearn_s = None
+            if algorithm == "gbm" and treewalk.AVAILABLE:  # the same predict with scikit-learn's walk
+                treewalk.AVAILABLE = False
+                try:
+                    sklearn_s = best_of(lambda m=model: models.predict(m, X_score), args.repeat)
+                finally:
+                    treewalk.AVAILABLE = True
             est = model.estimator
             row = {
                 "algorithm": algorithm,
@@ -127,6 +135,9 @@ def main() -> None:
                 "encode_share": round(encode_s / predict_s, 2),
                 "reasons_seconds": round(reasons_s, 3),
                 "reasons_rows_per_s": round(len(X_reason) / reasons_s),
+                "walk": "compiled (numba)" if algorithm == "gbm" and treewalk.AVAILABLE else "scikit-learn",
+                "sklearn_walk_rows_per_s": round(args.rows / sklearn_s) if sklearn_s else None,
+                "compiled_vs_sklearn": round(sklearn_s / predict_s, 2) if sklearn_s else None,
             }
             results.append(row)
     header = (
@@ -138,6 +149,8 @@ def main() -> None:
         "encode_share",
         "reasons_rows_per_s",
         "fit_seconds",
+        "sklearn_walk_rows_per_s",
+        "compiled_vs_sklearn",
     )
     print(" | ".join(f"{h:>18}" for h in header))
     for row in results:

@@ -479,3 +479,26 @@ def test_a_feature_with_no_values_is_left_out(binary_data, algorithm):
     assert any("no value in the training rows" in note for note in model.notes)
     scores = models.predict(model, X2.assign(empty=1.0, empty_text="x"))
     assert np.isfinite(scores).all()
+
+
+def test_compiled_tree_walk_is_bit_identical_to_sklearns(trained, binary_data, monkeypatch):
+    """leadql/predict/treewalk.py (numba) gives exactly scikit-learn's raw scores, missing values,
+    unseen and out-of-range category codes included, and predict() the same probabilities."""
+    pytest.importorskip("numba")
+    from leadql.predict import treewalk
+
+    model = trained["gbm"]
+    _, (X_test, _, _) = binary_data
+    big = pd.concat([X_test] * 8, ignore_index=True)  # ≥ treewalk.MIN_ROWS rows: the compiled path
+    big.loc[::7, "plan"] = "platinum"  # unseen in training
+    big.loc[::11, "signal"] = np.nan
+    E = model.encoder.transform(big)
+    E[::13, model.encoder.slices_["plan"][0]] = -1.0  # a negative code: treated as missing
+    E[::17, model.encoder.slices_["plan"][0]] = 3.0  # a code past the known categories
+    walked = treewalk.raw_scores(model.estimator, E)
+    assert walked is not None
+    np.testing.assert_array_equal(walked, models._hgb_raw(model.estimator, E, 1))
+    compiled = models.predict(model, big)
+    monkeypatch.setattr(treewalk, "AVAILABLE", False)
+    np.testing.assert_array_equal(compiled, models.predict(model, big))
+    assert treewalk.raw_scores(model.estimator, E) is None  # without numba: scikit-learn walks

@@ -773,7 +773,11 @@ def _scores_from_encoded(
     model: TrainedModel, E: np.ndarray, n_threads: int | None = None
 ) -> np.ndarray:
     if getattr(model, "fast_path", False):
-        raw = _hgb_raw(model.estimator, E, n_threads)
+        from leadql.predict import treewalk
+
+        raw = treewalk.raw_scores(model.estimator, E, SCORE_THREADS)  # numba, when installed
+        if raw is None:
+            raw = _hgb_raw(model.estimator, E, n_threads)
         raw = _sigmoid(raw) if model.task_type != "regression" else raw
     else:
         raw = _raw_scores(model.estimator, E, model.task_type)
@@ -851,6 +855,11 @@ def _by_chunks(model: TrainedModel, X: pd.DataFrame, fn: Callable) -> None:
     """
     cells = SCORE_CHUNK_CELLS if model.algorithm == "gbm" else 16 * SCORE_CHUNK_CELLS
     step = max(1024, cells // max(1, model.encoder.n_out_))
+    from leadql.predict import treewalk
+
+    if getattr(model, "fast_path", False) and treewalk.AVAILABLE and len(X) >= treewalk.MIN_ROWS:
+        # the compiled walk goes row by row (no cache to keep per tree) and pays per call: larger chunks
+        step = max(step, treewalk.MIN_ROWS, (4 * cells) // max(1, model.encoder.n_out_))
     threads = _score_threads()
     for start in range(0, len(X), step):
         fn(start, model.encoder.transform(X.iloc[start : start + step]), threads)
