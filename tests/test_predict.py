@@ -510,3 +510,17 @@ def test_classify_a_column_and_a_list_of_items(crm_ws):
     ).to_pandas()
     assert (top.groupby("lead_id").size() == 3).all()  # three candidate types each, applying or not
     assert (top["prediction"] == (top["score"] >= 0.5)).all()
+
+
+def test_a_class_target_with_too_many_values_is_a_clear_error(crm_ws):
+    with pytest.raises(LeadQLError) as caught:  # every amount would be a class of its own
+        crm_ws.execute("PREDICT LAST(events.amount, 0, 30, days) RANK TOP 2 FOR EACH leads.lead_id")
+    assert "distinct values" in caught.value.message and "at most 100" in caught.value.message
+    assert "numeric aggregation" in caught.value.hint
+
+
+def test_forecast_into_list_keeps_one_row_per_lead(crm_ws):
+    crm_ws.execute("PREDICT SUM(events.amount, 0, 30, days) FORECAST 3 TIMEFRAMES FOR EACH leads.lead_id "
+                   "LIMIT 8 INTO LIST spend_forecast")  # fmt: skip
+    rows = crm_ws.execute("SELECT timeframe, count(*) FROM spend_forecast GROUP BY ALL").rows
+    assert rows == [(1, 8)]  # each lead once, with its next timeframe

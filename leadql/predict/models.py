@@ -58,6 +58,7 @@ IMPORTANCE_ROWS = 20_000  # permutation importance runs on at most this many val
 SCORE_CHUNK_CELLS = 1 << 20  # predict encodes and scores ~1M cells (8 MB) at a time
 SCORE_THREADS: int | None = None  # gbm scoring: OpenMP threads for the tree walk (None: 1)
 REASON_FEATURES = 12  # gbm reasons: how many globally important features are probed
+MAX_CLASSES = 100  # a multiclass target's distinct values at most
 MAX_GBM_CATEGORIES = 254  # HistGradientBoosting: < max_bins (255) categories per feature
 MAX_ONEHOT_CATEGORIES = 50  # logistic: one-hot columns per categorical feature at most
 ONEHOT_MIN_FREQUENCY = 5  # logistic: rarer categories share one "other" column
@@ -598,6 +599,13 @@ def _check_labels(y: np.ndarray, task_type: str, n: int) -> np.ndarray:
             f"every one of the {n} training examples has class `{counts.index[0]}`: "
             "there is nothing to learn",
             hint="check the target column",
+        )
+    if len(counts) > MAX_CLASSES:  # one model output (and tree per iteration) per class
+        raise LeadQLExecutionError(
+            f"the class target has {len(counts):,} distinct values; a class target takes at most "
+            f"{MAX_CLASSES} (e.g. `{counts.index[0]}`, `{counts.index[1]}`, …)",
+            hint="predict a number (a numeric aggregation) for numeric values, rank items with "
+            "LIST_DISTINCT(...) RANK TOP k, or group the values into fewer categories",
         )
     return s.to_numpy()
 
