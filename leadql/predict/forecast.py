@@ -95,6 +95,7 @@ def train(ws: Any, bound: BoundPredict, at: datetime, anchors: list[datetime], t
         Training,
         _progress,
         openmp_threads,
+        settle_examples,
         training_features,
         typed_labels,
     )
@@ -106,16 +107,7 @@ def train(ws: Any, bound: BoundPredict, at: datetime, anchors: list[datetime], t
     started = time.perf_counter()
     examples = temps("forecast_examples")
     trained = build_forecast_examples(con, bound, at, anchors, examples, temps)
-    n = con.sql(f"SELECT count(*) FROM {examples}").fetchall()[0][0]
-    if n == 0:
-        raise LeadQLExecutionError(
-            "no training examples: no entity passes the filter at any anchor time "
-            f"({anchors[-1]:%Y-%m-%d} … {anchors[0]:%Y-%m-%d})",
-            hint="loosen WHERE, use a shorter target window, or check the entity's time column",
-        )
-    if n > settings.max_examples:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {examples} AS SELECT * FROM {examples} "
-                    f"USING SAMPLE {settings.max_examples} ROWS (reservoir, 7)")  # fmt: skip
+    settle_examples(con, examples, con.sql(f"SELECT count(*) FROM {examples}").fetchall()[0][0], anchors, settings)
     points = temps("forecast_points")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {points} AS SELECT DISTINCT entity_id, anchor_ts FROM {examples}")
     seconds = {"labels": time.perf_counter() - started}
@@ -155,15 +147,12 @@ def score(ws: Any, bound: BoundPredict, pipeline: Any, at: datetime, temps: Any)
     import pyarrow as pa
 
     from leadql.predict import models
-    from leadql.predict.pipeline import features_frame, openmp_threads, scoring_features
+    from leadql.predict.pipeline import openmp_threads, scoring_frame
 
     con = ws.con
     spec = pipeline.forecast
     timeframes, trained = int(spec["timeframes"]), int(spec["trained"])
-    examples = temps("score")
-    build_examples(con, bound, [at], examples, training=False, entity_values=bound.entity_values)
-    _, feats = scoring_features(ws, bound, pipeline, examples, temps)
-    frame = features_frame(con, feats, examples, label=False)
+    frame, _, _ = scoring_frame(ws, bound, pipeline, at, temps)
     key = bound.entity_key
     if frame.empty:
         return pa.table({key: pa.array([], pa.int64()), "timeframe": pa.array([], pa.int64()),

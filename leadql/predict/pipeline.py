@@ -124,6 +124,16 @@ def scoring_features(ws: Any, bound: BoundPredict, pipeline: Pipeline, examples:
     return plan, feats
 
 
+def scoring_frame(ws: Any, bound: BoundPredict, pipeline: Pipeline, at: datetime,
+                  temps: _Temps) -> tuple[Any, str, str]:  # fmt: skip
+    """The entities to score at `at` (those passing WHERE, or the chosen ones) with the saved
+    plan's features: (pandas in `features_frame`'s order, the examples table, the features table)."""
+    examples = temps("score")
+    build_examples(ws.con, bound, [at], examples, training=False, entity_values=bound.entity_values)
+    _, feats = scoring_features(ws, bound, pipeline, examples, temps)
+    return features_frame(ws.con, feats, examples, label=False), examples, feats
+
+
 def features_frame(con: Any, features_table: str, examples: str, *, label: bool) -> Any:
     """Features joined to the examples, in the examples' order, as pandas."""
     cols = "x.entity_id, x.anchor_ts" + (", x.label" if label else "")
@@ -154,17 +164,7 @@ def train(ws: Any, bound: BoundPredict, settings: PredictSettings | None = None)
             from leadql.predict import ranking
 
             return ranking.train(ws, bound, at, anchors, examples, temps, settings)
-        if n == 0:
-            raise LeadQLExecutionError(
-                "no training examples: no entity passes the filter at any anchor time "
-                f"({anchors[-1]:%Y-%m-%d} … {anchors[0]:%Y-%m-%d})",
-                hint="loosen WHERE, use a shorter target window, or check the entity's time column",
-            )
-        if n > settings.max_examples:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {examples} AS SELECT * FROM {examples} "
-                f"USING SAMPLE {settings.max_examples} ROWS (reservoir, 7)"
-            )
+        settle_examples(con, examples, n, anchors, settings)
         seconds["labels"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -191,6 +191,21 @@ def train(ws: Any, bound: BoundPredict, settings: PredictSettings | None = None)
         return pipeline, info
     finally:
         temps.drop()
+
+
+def settle_examples(con: Any, examples: str, n: int, anchors: list[datetime], settings: PredictSettings) -> None:
+    """Refuse an empty training table; sample one larger than `settings.max_examples` down."""
+    if n == 0:
+        raise LeadQLExecutionError(
+            "no training examples: no entity passes the filter at any anchor time "
+            f"({anchors[-1]:%Y-%m-%d} … {anchors[0]:%Y-%m-%d})",
+            hint="loosen WHERE, use a shorter target window, or check the entity's time column",
+        )
+    if n > settings.max_examples:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {examples} AS SELECT * FROM {examples} "
+            f"USING SAMPLE {settings.max_examples} ROWS (reservoir, 7)"
+        )
 
 
 def typed_labels(y: Any, model_task: str) -> tuple[Any, int | None]:
@@ -223,10 +238,7 @@ def score(ws: Any, bound: BoundPredict, pipeline: Pipeline, at: datetime | None 
             from leadql.predict import forecast
 
             return forecast.score(ws, bound, pipeline, at, temps)
-        examples = temps("score")
-        build_examples(con, bound, [at], examples, training=False, entity_values=bound.entity_values)
-        _, feats = scoring_features(ws, bound, pipeline, examples, temps)
-        frame = features_frame(con, feats, examples, label=False)
+        frame, examples, feats = scoring_frame(ws, bound, pipeline, at, temps)
         key = bound.entity_key
         if frame.empty:
             return pa.table({key: pa.array([], pa.int64()), "score": pa.array([], pa.float64())})
