@@ -463,7 +463,9 @@ def test_forecast_returns_contiguous_timeframes_per_entity(crm_ws):
         "PREDICT SUM(events.amount, 0, 30, days) FORECAST 4 TIMEFRAMES FOR EACH leads.lead_id LIMIT 5"
     )
     table = result.to_pandas()
-    assert list(table.columns) == ["lead_id", "timeframe", "window_start", "window_end", "prediction", "rank"]
+    assert list(table.columns) == ["lead_id", "timeframe", "window_start", "window_end", "prediction", "rank",
+                                   "reasons"]
+    assert table.groupby("lead_id")["reasons"].nunique().eq(1).all() and table["reasons"].str.len().gt(0).all()
     assert table["lead_id"].nunique() == 5 and len(table) == 20  # LIMIT counts entities
     assert "forecast" in result.message and "scored 5 leads" in result.message
     for _, rows in table.groupby("lead_id"):
@@ -488,7 +490,8 @@ def test_rank_top_k_of_first_gives_the_likeliest_classes(crm_ws):
     table = crm_ws.execute(
         "PREDICT FIRST(events.type, 0, 30, days) RANK TOP 2 FOR EACH leads.lead_id"
     ).to_pandas()
-    assert list(table.columns) == ["lead_id", "prediction", "score", "rank"]
+    assert list(table.columns) == ["lead_id", "prediction", "score", "rank", "reasons"]
+    assert table["reasons"].str.contains("=").all()  # "feature=value (+0.12); ..."
     per_lead = table.groupby("lead_id")
     assert (per_lead["rank"].agg(list).map(lambda r: r == [1, 2])).all()
     assert (per_lead["score"].sum() <= 1 + 1e-9).all()

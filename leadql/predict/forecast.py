@@ -11,8 +11,9 @@ the anchors (each needs history); later timeframes repeat the furthest one learn
 says how many were (`trained_timeframes` in the model's metrics).
 
 Output: one row per entity and timeframe: the key, `timeframe` (1 = next), `window_start`,
-`window_end`, `prediction`, and `rank`: the entity's place by its forecast summed over the
-timeframes (1 = largest). LIMIT counts entities (each keeps its n rows).
+`window_end`, `prediction`, `rank`: the entity's place by its forecast summed over the
+timeframes (1 = largest), and `reasons` (for the next timeframe's forecast, on each of the
+entity's rows). LIMIT counts entities (each keeps its n rows).
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ def score(ws: Any, bound: BoundPredict, pipeline: Any, at: datetime, temps: Any)
     import pyarrow as pa
 
     from leadql.predict import models
-    from leadql.predict.pipeline import openmp_threads, scoring_frame
+    from leadql.predict.pipeline import entity_reasons, openmp_threads, scoring_frame
 
     con = ws.con
     spec = pipeline.forecast
@@ -158,7 +159,8 @@ def score(ws: Any, bound: BoundPredict, pipeline: Any, at: datetime, temps: Any)
         return pa.table({key: pa.array([], pa.int64()), "timeframe": pa.array([], pa.int64()),
                          "window_start": pa.array([], pa.timestamp("us")),
                          "window_end": pa.array([], pa.timestamp("us")),
-                         "prediction": pa.array([], pa.float64()), "rank": pa.array([], pa.int64())})  # fmt: skip
+                         "prediction": pa.array([], pa.float64()), "rank": pa.array([], pa.int64()),
+                         "reasons": pa.array([], pa.string())})  # fmt: skip
     entities = len(frame)
     X = frame[[f["name"] for f in pipeline.feature_plan["features"]]].copy()
     learned = np.empty((entities, trained))
@@ -184,4 +186,6 @@ def score(ws: Any, bound: BoundPredict, pipeline: Any, at: datetime, temps: Any)
         "window_start": np.asarray(starts)[tf], "window_end": np.asarray(ends)[tf],
         "prediction": per_frame[rows, tf], "rank": rank[rows],
     })  # fmt: skip
+    X[TIMEFRAME] = 0  # reasons explain the next timeframe's forecast, on every row of the entity
+    out["reasons"] = entity_reasons(pipeline.model, X, rows)
     return pa.Table.from_pandas(out, preserve_index=False)

@@ -274,8 +274,9 @@ def score(ws: Any, bound: BoundPredict, pipeline: Pipeline, at: datetime | None 
 
 def top_classes(bound: BoundPredict, model: Any, X: Any, entity_ids: Any, k: int) -> Any:
     """One row per entity and class for its k likeliest classes: the key, `prediction` (the
-    class), `score` (its probability) and `rank` (1 = likeliest) within the entity; entities in
-    the order of their best class's probability, LIMIT counting rows (as ranking does)."""
+    class), `score` (its probability), `rank` (1 = likeliest) within the entity and `reasons`
+    (why the likeliest class, on every row of the entity); entities in the order of their best
+    class's probability, LIMIT counting rows (as ranking does)."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -296,7 +297,23 @@ def top_classes(bound: BoundPredict, model: Any, X: Any, entity_ids: Any, k: int
     out = out.iloc[np.lexsort((out["rank"].to_numpy(), best[rows]))]
     if bound.limit is not None:
         out = out.head(bound.limit)
+    out["reasons"] = entity_reasons(model, X, rows[out.index.to_numpy()])
     return pa.Table.from_pandas(out.reset_index(drop=True), preserve_index=False)
+
+
+def entity_reasons(model: Any, X: Any, rows: Any) -> list[str]:
+    """`models.reasons` for the rows of X numbered `rows` (repeats allowed: computed once per
+    distinct row, only for the rows returned)."""
+    import numpy as np
+
+    from leadql.predict import models
+
+    rows = np.asarray(rows)
+    if not rows.size:
+        return []
+    distinct, back = np.unique(rows, return_inverse=True)
+    explained = models.reasons(model, X.iloc[distinct])
+    return [explained[i] for i in back]
 
 
 SQL_SCORING_ROWS = 50_000  # below this, DuckDB's planning of the compiled trees costs more
