@@ -480,6 +480,14 @@ def test_forecast_returns_contiguous_timeframes_per_entity(crm_ws):
     assert metrics["r2"] > 0.2 and metrics["trained_timeframes"] == 4
 
 
+def test_explain_predict_says_how_forecasts_and_top_classes_are_read(crm_ws):
+    plan = [r[0] for r in crm_ws.execute(
+        "EXPLAIN PREDICT SUM(events.amount, 0, 30, days) FORECAST 4 TIMEFRAMES FOR EACH leads.lead_id").rows]  # fmt: skip
+    assert any(line.startswith("forecast: 4 timeframes (T+0+i·30, T+30+i·30] days") for line in plan)
+    plan = [r[0] for r in crm_ws.execute("EXPLAIN PREDICT leads.tier RANK TOP 2 FOR EACH leads.lead_id").rows]
+    assert "read out: the 2 likeliest class(es) per entity of a multiclass model" in plan
+
+
 def test_forecast_refuses_more_rows_than_it_can_return(crm_ws):
     with pytest.raises(LeadQLError) as caught:
         crm_ws.execute("PREDICT COUNT(events.*, 0, 1, days) FORECAST 10000 TIMEFRAMES FOR EACH leads.lead_id")

@@ -142,6 +142,18 @@ def explain_predict(ctx: Context, stmt: ast.Explain) -> Result:
             w = agg.window
             span = f"(anchor{w.start:+g}, anchor{w.end:+g}] {w.unit}" if w else "all history"
             lines.append(f"{role}: {agg.func} over {agg.table.name} in {span}")
+    if bound.forecast is not None and bound.window is not None:
+        from leadql.predict.forecast import MAX_TRAINED
+
+        w = bound.window
+        length = w.end - w.start
+        lines.append(f"forecast: {bound.forecast:,} timeframes (T{w.start:+g}+i·{length:g}, T{w.end:+g}+i·{length:g}] "
+                     f"{w.unit}, i = 0 … {bound.forecast - 1}; up to {MAX_TRAINED} learned, later ones repeat the last")  # fmt: skip
+    elif bound.model_task != bound.task_type and bound.item_agg is None:
+        lines.append(f"read out: the {bound.top_k or 1} likeliest class(es) per entity of a multiclass model")
+    elif bound.item_agg is not None and bound.task_type != bound.model_task:
+        lines.append("read out: each candidate item's probability (applies at 0.5 or more)"
+                     + (f", the {bound.top_k} likeliest per entity" if bound.top_k else ""))  # fmt: skip
     lines.append(f"r0 := Examples[{bound.entity.name}] label := {bound.target_sql}"
                  + (f" filter := {bound.where_sql}" if bound.where_sql else "")
                  + (f" assuming := {bound.assuming_sql}" if bound.assuming_sql else ""))  # fmt: skip
