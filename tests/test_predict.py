@@ -406,9 +406,10 @@ def test_read_only_workspace_refuses_as_model_but_predicts(crm, tmp_path):
 
 
 def test_scores_computed_in_sql_equal_scikit_learns(crm_ws, monkeypatch):
-    from leadql.predict import pipeline
+    from leadql.predict import pipeline, treewalk
 
     query = CONVERT + " AT '2026-12-01'"
+    monkeypatch.setattr(treewalk, "AVAILABLE", False)  # with numba, gbm scores skip the SQL path
     monkeypatch.setattr(pipeline, "SQL_SCORING_ROWS", 10**12)
     by_sklearn = crm_ws.execute(query).to_pandas().sort_values("lead_id")
     monkeypatch.setattr(pipeline, "SQL_SCORING_ROWS", 0)
