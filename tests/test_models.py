@@ -502,3 +502,87 @@ def test_compiled_tree_walk_is_bit_identical_to_sklearns(trained, binary_data, m
     monkeypatch.setattr(treewalk, "AVAILABLE", False)
     np.testing.assert_array_equal(compiled, models.predict(model, big))
     assert treewalk.raw_scores(model.estimator, E) is None  # without numba: scikit-learn walks
+
+
+def _awkward_frame(X: pd.DataFrame) -> pd.DataFrame:
+    """X with every kind of column the encoder meets: ints, nullable ints, booleans, numbers as
+    objects, unseen and missing categories."""
+    X = X.copy()
+    X["noise"] = X["noise"].astype(object)  # numbers (and NaN) as Python objects
+    X["other"] = X["other"].round().astype("Int64")  # nullable integers
+    X.loc[::9, "other"] = pd.NA
+    X.loc[::7, "plan"] = "platinum"  # unseen in training
+    return X
+
+
+@pytest.mark.parametrize("algorithm", models.ALGORITHMS)
+def test_fill_from_columns_equals_transform(trained, binary_data, algorithm):
+    """encoder.columns + fill (what scoring uses, chunk by chunk, into a Fortran buffer) give
+    exactly transform's matrix, in both encodings."""
+    enc = trained[algorithm].encoder
+    _, (X_test, _, _) = binary_data
+    X = _awkward_frame(X_test)
+    expected = enc.transform(X)
+    cols = enc.columns(X)
+    out = np.full((len(X), enc.n_out_), -7.0, order="F")
+    for start in range(0, len(X), 701):  # an odd chunk size: a short last chunk
+        stop = min(len(X), start + 701)
+        enc.fill(cols, start, stop, out[start:stop])
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_linear_scoring_without_the_onehot_matrix_matches_sklearn(trained, binary_data):
+    """A logistic model scores by folded coefficients and table lookups (scoring.linear_scores):
+    the same probabilities as the saved scikit-learn pipeline, unseen categories and missing
+    numbers included; a ridge regression the same values."""
+    from leadql.predict import scoring
+
+    model = trained["logistic"]
+    assert scoring.linear_supported(model)
+    _, (X_test, _, _) = binary_data
+    X = _awkward_frame(X_test)
+    E = model.encoder.transform(X)
+    np.testing.assert_allclose(
+        scoring.linear_scores(model, X), model.estimator.decision_function(E), rtol=1e-10, atol=1e-10
+    )
+    public = model.estimator.predict_proba(E)[:, 1]
+    if model.calibrator is not None:
+        public = model.calibrator(public)
+    np.testing.assert_allclose(models.predict(model, X), public, rtol=1e-9, atol=1e-12)
+
+    Xr, yr, tr = make_regression(1500, 4)
+    ridge = models.train(Xr, yr, tr, task_type="regression", algorithm="logistic", categorical=["kind"])
+    X2, _, _ = make_regression(500, 5)
+    np.testing.assert_allclose(
+        models.predict(ridge, X2), ridge.estimator.predict(ridge.encoder.transform(X2)), rtol=1e-10
+    )
+
+
+def test_compiled_walk_takes_any_memory_order(trained, binary_data):
+    """The compiled walk gives the same raw scores on C-ordered, Fortran-ordered and strided
+    matrices (scoring fills Fortran-ordered chunks)."""
+    pytest.importorskip("numba")
+    from leadql.predict import treewalk
+
+    model = trained["gbm"]
+    _, (X_test, _, _) = binary_data
+    E = model.encoder.transform(pd.concat([X_test] * 8, ignore_index=True))
+    expected = models._hgb_raw(model.estimator, E, 1)
+    np.testing.assert_array_equal(treewalk.raw_scores(model.estimator, np.asfortranarray(E)), expected)
+    wide = np.asfortranarray(np.concatenate([E, E], axis=0))[: len(E)]  # not contiguous
+    assert not wide.flags.c_contiguous and not wide.flags.f_contiguous
+    np.testing.assert_array_equal(treewalk.raw_scores(model.estimator, wide), expected)
+
+
+@pytest.mark.parametrize(
+    "values", [["a", None, "b", "a"], [1, None, 3, 1], [1.0, np.nan, 2.5, 1.0], [True, None, False, True]]
+)
+def test_categorical_dtype_gives_the_same_category_strings(values):
+    """PREDICT fetches text features as pandas Categoricals: training and scoring must see the
+    same category strings as from plain object columns."""
+    plain = pd.Series(values, dtype=object)
+    for missing in (False, True):
+        assert (
+            models._category_strings(plain.astype("category"), missing).tolist()
+            == models._category_strings(plain, missing).tolist()
+        )

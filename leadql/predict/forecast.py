@@ -26,6 +26,7 @@ from typing import Any
 from leadql.errors import LeadQLExecutionError
 from leadql.grammar.validate import REGRESSION
 from leadql.predict.binding import UNIT_SECONDS, BoundPredict, Window
+from leadql.predict.frames import fetch_frame
 from leadql.predict.labels import PredictSettings, _literal, build_examples
 
 MAX_TRAINED = 12  # timeframes with their own training examples
@@ -115,11 +116,11 @@ def train(ws: Any, bound: BoundPredict, at: datetime, anchors: list[datetime], t
 
     started = time.perf_counter()
     plan, feats = training_features(ws, bound, points, temps)
-    frame = con.sql(
+    frame = fetch_frame(con.sql(
         f"SELECT x.entity_id, x.anchor_ts, x.split_ts, x.label, x.{TIMEFRAME}, f.* EXCLUDE (entity_id, anchor_ts) "
         f"FROM {examples} AS x JOIN {feats} AS f USING (entity_id, anchor_ts) "
         f"ORDER BY x.split_ts, x.entity_id, x.{TIMEFRAME}"
-    ).df()  # fmt: skip
+    ))  # fmt: skip
     seconds["features"] = time.perf_counter() - started
 
     started = time.perf_counter()

@@ -40,7 +40,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline
 
 from leadql.errors import LeadQLExecutionError, did_you_mean
-from leadql.predict import evaluate
+from leadql.predict import evaluate, scoring
 
 ALGORITHMS = ("gbm", "logistic")
 TASK_TYPES = (
@@ -147,12 +147,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         return mask
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
-        missing = [f for f in self.features if f not in X.columns]
-        if missing:
-            raise LeadQLExecutionError(
-                f"the frame to score lacks feature column(s) {', '.join(missing[:5])}",
-                hint="score with the same features the model was trained on",
-            )
+        self._check_columns(X)
         out = np.empty((len(X), self.n_out_), dtype=np.float64)
         n_num = len(self.numeric_)
         if n_num:
@@ -175,6 +170,60 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
                 hit = codes >= 0
                 block[np.flatnonzero(hit), codes[hit]] = 1.0
         return out
+
+    def columns(self, X: pd.DataFrame) -> list[np.ndarray]:
+        """The frame's inputs to `fill`, each a full-length 1-D array, computed once per frame.
+
+        Ordinal mode: every output column as float64 (views of X's own float64 columns, which
+        cost nothing). Onehot mode: the raw numeric columns (float64, NaN for missing), then
+        each categorical's codes (int64, as `_codes`). Scoring fills row chunks from these
+        rather than slicing the frame per chunk, which copies every column, strings included.
+        """
+        self._check_columns(X)
+        cols: list[np.ndarray] = [_numeric_column(X[f]) for f in self.numeric_]
+        codes = {f: self._codes(X[f], f) for f in self.categorical_}
+        if self.mode == "onehot":
+            return cols + [codes[f] for f in self.categorical_]
+        out: list[np.ndarray] = [np.empty(0)] * self.n_out_
+        for f in self.categorical_:
+            col = codes[f].astype(np.float64)
+            col[codes[f] == -1] = np.nan
+            out[self.slices_[f][0]] = col
+        for i, col in enumerate(cols):
+            out[self.num_start_ + i] = col
+        return out
+
+    def fill(self, cols: list[np.ndarray], start: int, stop: int, out: np.ndarray) -> np.ndarray:
+        """Rows start…stop of `transform(X)` written into `out` (stop − start rows × n_out_, any
+        memory order: a Fortran-ordered `out` makes every column write one contiguous copy) from
+        `columns(X)`."""
+        if self.mode == "ordinal":
+            for j, col in enumerate(cols):
+                out[:, j] = col[start:stop]
+            return out
+        n_num = len(self.numeric_)
+        for i in range(n_num):
+            o = out[:, self.num_start_ + i]
+            o[:] = cols[i][start:stop]
+            o[np.isnan(o)] = self.median_[i]
+            o -= self.mean_[i]
+            o /= self.scale_[i]
+        for f, codes in zip(self.categorical_, cols[n_num:], strict=True):
+            a, b = self.slices_[f]
+            block = out[:, a:b]
+            block[:] = 0.0
+            part = codes[start:stop]
+            hit = np.flatnonzero(part >= 0)
+            block[hit, part[hit]] = 1.0
+        return out
+
+    def _check_columns(self, X: pd.DataFrame) -> None:
+        missing = [f for f in self.features if f not in X.columns]
+        if missing:
+            raise LeadQLExecutionError(
+                f"the frame to score lacks feature column(s) {', '.join(missing[:5])}",
+                hint="score with the same features the model was trained on",
+            )
 
     def _codes(self, column: pd.Series, f: str) -> np.ndarray:
         """Codes 0…k-1 for known values, k for "other" (rare in training, or unseen: they share
@@ -243,8 +292,25 @@ def _numeric_matrix(X: pd.DataFrame, columns: list[str]) -> np.ndarray:
         return out
 
 
+def _numeric_column(column: pd.Series) -> np.ndarray:
+    """One numeric column as float64, NaN for missing (booleans → 0/1), like `_numeric_matrix`;
+    a float64 column is returned as it is stored (no copy)."""
+    if column.dtype == np.float64:
+        return column.to_numpy()
+    try:
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        return pd.to_numeric(column, errors="coerce").to_numpy(np.float64, na_value=np.nan)
+
+
 def _category_strings(column: pd.Series, missing_as_category: bool) -> pd.Series:
     """A categorical column as strings (missing stays missing, or becomes "(missing)")."""
+    if isinstance(column.dtype, pd.CategoricalDtype):  # map the few categories, take by code
+        names = _category_strings(pd.Series(column.cat.categories), False).to_numpy(dtype=object)
+        codes = column.cat.codes.to_numpy()
+        picked = names[np.maximum(codes, 0)] if len(names) else np.full(len(codes), None, dtype=object)
+        picked[codes < 0] = "(missing)" if missing_as_category else None
+        return pd.Series(picked, index=column.index, dtype=object)
     kind = pd.api.types.infer_dtype(column, skipna=True)
     values = column.astype("object").where(column.notna(), None)
     if kind == "string" or kind == "empty":
@@ -839,6 +905,10 @@ def predict(model: TrainedModel, X: pd.DataFrame) -> np.ndarray:
     over `model.classes`; link_prediction: the pair score (higher ranks first)."""
     X = _frame(model, X)
     n = len(X)
+    if n and scoring.linear_supported(model):  # no one-hot matrix: a dot product and lookups
+        z = scoring.linear_scores(model, X)
+        raw = z if model.task_type == "regression" else _sigmoid(z)
+        return model.calibrator(raw) if model.calibrator is not None else raw
     if model.task_type == "multiclass_classification":
         out = np.empty((n, len(model.classes or [])))
     else:
@@ -852,7 +922,8 @@ def predict(model: TrainedModel, X: pd.DataFrame) -> np.ndarray:
 
 
 def _by_chunks(model: TrainedModel, X: pd.DataFrame, fn: Callable) -> None:
-    """Encode X in row chunks and call fn(start, encoded_chunk, n_threads) on each.
+    """Encode X in row chunks and call fn(start, encoded_chunk, n_threads) on each (the chunk is
+    a reused buffer, see `scoring.encoded_chunks`).
 
     Chunks keep the encoded rows in cache while every tree walks them (HGB scores tree by tree
     over all rows, so one 1M-row matrix would be streamed from memory once per tree). The tree
@@ -861,16 +932,20 @@ def _by_chunks(model: TrainedModel, X: pd.DataFrame, fn: Callable) -> None:
     barriers stall when a vCPU is busy elsewhere), and Python threads over chunks gave nothing
     (the walk holds the GIL); see docs/predict-models.md.
     """
-    cells = SCORE_CHUNK_CELLS if model.algorithm == "gbm" else 16 * SCORE_CHUNK_CELLS
-    step = max(1024, cells // max(1, model.encoder.n_out_))
     from leadql.predict import treewalk
 
-    if getattr(model, "fast_path", False) and treewalk.AVAILABLE and len(X) >= treewalk.MIN_ROWS:
+    width = model.encoder.n_out_
+    cells = SCORE_CHUNK_CELLS if model.algorithm == "gbm" else 16 * SCORE_CHUNK_CELLS
+    rows = scoring.chunk_rows(width, cells)
+    compiled = getattr(model, "fast_path", False) and treewalk.AVAILABLE and len(X) >= treewalk.MIN_ROWS
+    if compiled:
         # the compiled walk goes row by row (no cache to keep per tree) and pays per call: larger chunks
-        step = max(step, treewalk.MIN_ROWS, (4 * cells) // max(1, model.encoder.n_out_))
+        rows = max(rows, treewalk.MIN_ROWS, (4 * cells) // max(1, width))
+    # scikit-learn's walk wants C order; the compiled walk and linear models take the buffer as is
+    contiguous = model.algorithm == "gbm" and not compiled
     threads = _score_threads()
-    for start in range(0, len(X), step):
-        fn(start, model.encoder.transform(X.iloc[start : start + step]), threads)
+    for start, E in scoring.encoded_chunks(model.encoder, X, rows, contiguous=contiguous):
+        fn(start, E, threads)
 
 
 def _score_threads() -> int:

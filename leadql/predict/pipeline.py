@@ -20,6 +20,7 @@ from leadql.grammar.validate import (
     MULTICLASS_CLASSIFICATION,
 )
 from leadql.predict.binding import TASK_WORDS, BoundPredict
+from leadql.predict.frames import fetch_frame
 from leadql.predict.labels import PredictSettings, build_examples, prediction_time, training_anchors
 
 
@@ -137,10 +138,13 @@ def scoring_frame(ws: Any, bound: BoundPredict, pipeline: Pipeline, at: datetime
 def features_frame(con: Any, features_table: str, examples: str, *, label: bool) -> Any:
     """Features joined to the examples, in the examples' order, as pandas."""
     cols = "x.entity_id, x.anchor_ts" + (", x.label" if label else "")
-    return con.sql(
+    # compute_features types categorical features VARCHAR (and every other feature a number)
+    features = con.sql(f"SELECT * EXCLUDE (entity_id, anchor_ts) FROM {features_table} LIMIT 0")
+    text = [c for c, t in zip(features.columns, features.types, strict=True) if str(t) == "VARCHAR"]
+    return fetch_frame(con.sql(
         f"SELECT {cols}, f.* EXCLUDE (entity_id, anchor_ts) FROM {examples} AS x "
         f"JOIN {features_table} AS f USING (entity_id, anchor_ts) ORDER BY x.anchor_ts, x.entity_id"
-    ).df()
+    ), categorical=text)
 
 
 def train(ws: Any, bound: BoundPredict, settings: PredictSettings | None = None) -> tuple[Pipeline, Training]:

@@ -28,6 +28,7 @@ from leadql.connectors.base import quote_ident
 from leadql.errors import LeadQLExecutionError
 from leadql.grammar.validate import MULTILABEL_CLASSIFICATION
 from leadql.predict.binding import AggSpec, BoundPredict
+from leadql.predict.frames import fetch_frame
 from leadql.predict.labels import PredictSettings, build_examples
 
 POPULAR = 50
@@ -87,10 +88,10 @@ def candidates_sql(agg: AggSpec, examples: str, k: int, *, label: bool) -> str:
 
 def _pairs_frame(con: Any, pairs: str, feats: str, feature_names: list[str], *, label: bool) -> Any:
     entity_cols = "".join(f", f.{quote_ident(n)}" for n in feature_names)
-    return con.sql(
+    return fetch_frame(con.sql(
         f"SELECT c.*{entity_cols} FROM {pairs} AS c JOIN {feats} AS f USING (entity_id, anchor_ts) "
         "ORDER BY c.anchor_ts, c.entity_id, c.item"
-    ).df()
+    ))
 
 
 def train(ws: Any, bound: BoundPredict, at: datetime, anchors: list[datetime], examples: str,

@@ -5,7 +5,9 @@ scikit-learn's HistGradientBoosting predictor walks one tree over all rows, then
 barrier per tree stalls on a shared machine). This walks every tree for one row, rows in
 parallel, over flattened node arrays laid out so that a node's children are neighbours (the
 step is `child + went_right`): measured on 1M rows × 100 features × 81 trees, 2.9 s on one
-thread and 1.5 s on two against scikit-learn's 11.2 s.
+thread and 1.5 s on two against scikit-learn's 11.2 s. Each row is first copied to a small
+buffer, so X may be in any memory order (the scoring chunks are Fortran-ordered, cheaper to
+fill) and walks as fast as a C-ordered one.
 
 The raw scores are bit-identical to scikit-learn's `_predict_from_raw_data`: the same tests in
 the same order (missing → the node's missing side; a category → the left bitset, else a known
@@ -121,7 +123,7 @@ def raw_scores(est: Any, E: np.ndarray, threads: int | None = None) -> np.ndarra
 
     numba.set_num_threads(max(1, min(threads or os.cpu_count() or 1, numba.config.NUMBA_NUM_THREADS)))
     out = np.empty(len(E), dtype=np.float64)
-    kernel(np.ascontiguousarray(E, dtype=np.float64), flat.roots, flat.feature, flat.threshold, flat.child,
+    kernel(np.asarray(E, dtype=np.float64), flat.roots, flat.feature, flat.threshold, flat.child,
            flat.missing_left, flat.categorical, flat.bitset, flat.left_bits, flat.known_bits, flat.known_index,
            flat.value, flat.baseline, out)  # fmt: skip
     return out
@@ -137,32 +139,38 @@ def _kernel() -> Any:
     @njit(parallel=True, cache=True, nogil=True)
     def walk(X, roots, feature, threshold, child, missing_left, categorical, bitset, left_bits,
              known_bits, known_index, value, baseline, out):  # fmt: skip
-        for i in prange(X.shape[0]):
-            acc = baseline
-            for t in range(roots.size):
-                node = roots[t]
-                f = feature[node]
-                while f >= 0:
-                    v = X[i, f]
-                    if np.isnan(v):
-                        right = not missing_left[node]
-                    elif categorical[node]:
-                        if v < 0:  # out of range: treated as missing
-                            right = not missing_left[node]
-                        else:
-                            c = np.uint8(np.int64(v))
-                            if (left_bits[bitset[node], c >> 5] >> (c & 31)) & 1:
-                                right = False
-                            elif (known_bits[known_index[f], c >> 5] >> (c & 31)) & 1:
-                                right = True
-                            else:  # a category unseen in training: the missing side
-                                right = not missing_left[node]
-                    else:
-                        right = v > threshold[node]
-                    node = child[node] + np.int32(right)
+        n, p = X.shape
+        block = 256
+        for b in prange((n + block - 1) // block):
+            row = np.empty(p)  # the row's values side by side, whatever X's memory order
+            for i in range(b * block, min(n, b * block + block)):
+                for j in range(p):
+                    row[j] = X[i, j]
+                acc = baseline
+                for t in range(roots.size):
+                    node = roots[t]
                     f = feature[node]
-                acc += value[node]
-            out[i] = acc
+                    while f >= 0:
+                        v = row[f]
+                        if np.isnan(v):
+                            right = not missing_left[node]
+                        elif categorical[node]:
+                            if v < 0:  # out of range: treated as missing
+                                right = not missing_left[node]
+                            else:
+                                c = np.uint8(np.int64(v))
+                                if (left_bits[bitset[node], c >> 5] >> (c & 31)) & 1:
+                                    right = False
+                                elif (known_bits[known_index[f], c >> 5] >> (c & 31)) & 1:
+                                    right = True
+                                else:  # a category unseen in training: the missing side
+                                    right = not missing_left[node]
+                        else:
+                            right = v > threshold[node]
+                        node = child[node] + np.int32(right)
+                        f = feature[node]
+                    acc += value[node]
+                out[i] = acc
 
     _KERNEL.append(walk)
     return walk
