@@ -5,8 +5,9 @@
 
 A binary model is trained on `train` synthetic rows (`features` columns: 90 % numeric with 10 %
 missing values, 10 % categorical with 20 values; a planted signal in a few of them), then
-`predict` scores `rows` rows and `reasons` explains `reason-rows` rows. Goal: predict ≥ 1M rows/s
-for gbm on 2 cores. With numba installed (leadql[fast]) gbm walks its trees compiled; the same
+`predict` scores `rows` rows (text columns as Python strings, and as pandas Categoricals: the way
+PREDICT fetches them) and `reasons` explains `reason-rows` rows. Goal: predict ≥ 1M rows/s on 2
+cores. With numba installed (leadql[fast]) gbm walks its trees compiled; the same
 predict with scikit-learn's walk is timed too, for the ratio. Results go to bench/results/predict_scoring.json.
 """
 
@@ -90,6 +91,7 @@ def main() -> None:
     times = anchor_times(args.train)
     X_score, _, _ = make_frame(args.rows, args.features, seed=2)
     X_reason = X_score.iloc[: args.reason_rows]
+    X_categorical = X_score.astype({c: "category" for c in cats})
     print(
         f"{args.rows:,} rows x {args.features} features to score "
         f"({len(cats)} categorical); trained on {args.train:,}; cores: {os.cpu_count()}; "
@@ -111,6 +113,8 @@ def main() -> None:
                 )
             fit_s = time.perf_counter() - started
             predict_s = best_of(lambda m=model: models.predict(m, X_score), args.repeat)
+            # PREDICT fetches text features as pandas Categoricals (leadql.predict.frames)
+            predict_cat_s = best_of(lambda m=model: models.predict(m, X_categorical), args.repeat)
             predict_cpu = cpu_of(lambda m=model: models.predict(m, X_score))
             encode_s = best_of(lambda m=model: m.encoder.transform(X_score), args.repeat)
             reasons_s = best_of(lambda m=model: models.reasons(m, X_reason), 1)
@@ -130,6 +134,7 @@ def main() -> None:
                 "auc": round(model.metrics["auc"], 4),
                 "predict_seconds": round(predict_s, 3),
                 "predict_rows_per_s": round(args.rows / predict_s),
+                "predict_categoricals_rows_per_s": round(args.rows / predict_cat_s),
                 "predict_cpu_seconds": round(predict_cpu, 3),
                 "predict_rows_per_cpu_s": round(args.rows / predict_cpu),
                 "encode_share": round(encode_s / predict_s, 2),
@@ -145,6 +150,7 @@ def main() -> None:
         "trees",
         "auc",
         "predict_rows_per_s",
+        "predict_categoricals_rows_per_s",
         "predict_rows_per_cpu_s",
         "encode_share",
         "reasons_rows_per_s",

@@ -28,14 +28,17 @@ def chunk_rows(n_out: int, cells: int = CHUNK_CELLS) -> int:
 
 def encoded_chunks(encoder: Any, X: Any, rows: int, *, contiguous: bool = False
                    ) -> Iterator[tuple[int, np.ndarray]]:  # fmt: skip
-    """(start row, encoded rows) for consecutive chunks of `rows` rows of X. The array is one
-    buffer reused from chunk to chunk (Fortran order; C order when `contiguous`, for walks that
-    need it): use it before asking for the next."""
+    """(start row, encoded rows) for consecutive chunks of at most `rows` rows of X, all of about
+    the same size (at least half of `rows` when X has that many: no short last chunk, which the
+    compiled walk would hand to scikit-learn's). The array is one buffer reused from chunk to
+    chunk (Fortran order; C order when `contiguous`, for walks that need it): use it before
+    asking for the next."""
     n = len(X)
     if n == 0:
         return
     cols = encoder.columns(X)
-    step = min(max(1, rows), n)
+    chunks = -(-n // max(1, rows))
+    step = -(-n // chunks)
     buf = np.empty((step, encoder.n_out_), dtype=np.float64, order="F")
     for start in range(0, n, step):
         stop = min(n, start + step)
