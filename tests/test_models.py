@@ -586,3 +586,24 @@ def test_categorical_dtype_gives_the_same_category_strings(values):
             models._category_strings(plain.astype("category"), missing).tolist()
             == models._category_strings(plain, missing).tolist()
         )
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_tree_permutation_importance_equals_walking_every_tree(trained, binary_data, task, monkeypatch):
+    """gbm permutation importance walks only the trees that split on the permuted feature (and
+    none for a feature no tree uses): exactly the values of re-walking every tree."""
+    if task == "binary":
+        model = trained["gbm"]
+        (X, y, _), _ = binary_data
+        X = X.assign(unused=0.0)  # a constant: no tree can split on it
+        model = models.train(X, y, MONTHS[np.arange(len(X)) % 6], task_type="binary_classification",
+                             algorithm="gbm", categorical=["plan"], seed=0)  # fmt: skip
+    else:
+        X, y, t = make_regression(1500, 4)
+        model = models.train(X, y, t, task_type="regression", algorithm="gbm", categorical=["kind"])
+    assert models._tree_permutation_importance(model, model.encoder.transform(X), y, np.random.default_rng(3))
+    fast = models._importance(model, X, y, seed=3)
+    monkeypatch.setattr(models, "_tree_permutation_importance", lambda *a: None)
+    assert fast == models._importance(model, X, y, seed=3)
+    if task == "binary":
+        assert dict(fast)["unused"] == 0.0

@@ -1114,6 +1114,9 @@ def _importance(model: TrainedModel, X: pd.DataFrame, y: np.ndarray, seed: int):
             pick = rng.choice(len(X), IMPORTANCE_ROWS, replace=False)
             X, y = X.iloc[pick], y[pick]
         E = enc.transform(X)
+        fast = _tree_permutation_importance(model, E, y, rng)
+        if fast is not None:
+            return sorted(((f, round(v, 6)) for f, v in fast.items()), key=lambda t: (-t[1], t[0]))
         base = _score_quality(model, E, y)
         vals = {}
         for f in model.features:
@@ -1125,11 +1128,68 @@ def _importance(model: TrainedModel, X: pd.DataFrame, y: np.ndarray, seed: int):
     return sorted(((f, round(v, 6)) for f, v in vals.items()), key=lambda t: (-t[1], t[0]))
 
 
+def _tree_permutation_importance(model: TrainedModel, E: np.ndarray, y: np.ndarray, rng) -> dict | None:
+    """The same permutation importance for a one-tree-per-iteration gbm, with the same random
+    permutations, walking only the trees that split on the permuted feature: every tree's
+    contribution is kept from the unpermuted walk, and a feature no tree uses scores exactly as
+    before (importance 0) without a walk. The scores are summed tree after tree onto the
+    baseline as scikit-learn sums them, so they equal its `predict` bit for bit; that is checked
+    first, and None (walk everything) is returned if it does not hold."""
+    est = model.estimator
+    if not getattr(model, "fast_path", False) or getattr(est, "n_trees_per_iteration_", 1) != 1:
+        return None
+    try:
+        predictors = [p[0] for p in est._predictors]
+        known, f_map = est._bin_mapper.make_known_categories_bitsets()
+        baseline = np.asarray(est._baseline_prediction, dtype=np.float64).ravel()[0]
+
+        def walk(p, M):
+            return p.predict(M, known_cat_bitsets=known, f_idx_map=f_map, n_threads=1)
+
+        def output(parts) -> np.ndarray:
+            raw = np.zeros((len(E), 1), dtype=np.float64, order="F")
+            raw += baseline
+            for part in parts:
+                raw[:, 0] += part
+            if model.task_type == "regression":
+                return est._loss.link.inverse(raw.ravel())
+            return est._loss.predict_proba(raw)[:, 1]
+
+        contrib = [walk(p, E) for p in predictors]
+        if not np.array_equal(output(contrib), _raw_scores(est, E, model.task_type)):
+            return None
+        uses: dict[int, set[int]] = {}
+        for t, p in enumerate(predictors):
+            inner = ~p.nodes["is_leaf"].astype(bool)
+            for c in np.unique(p.nodes["feature_idx"][inner]):
+                uses.setdefault(int(c), set()).add(t)
+    except Exception:  # noqa: BLE001 - scikit-learn internals changed: walk everything
+        return None
+    base = _quality_of(model, output(contrib), y)
+    vals: dict[str, float] = {}
+    for f in model.features:
+        a, b = model.encoder.slices_[f]
+        perm = rng.permutation(len(E))  # drawn for every feature, as the full walk draws them
+        trees = sorted(set().union(*(uses.get(c, set()) for c in range(a, b))))
+        if not trees:
+            vals[f] = 0.0
+            continue
+        saved = E[:, a:b].copy()
+        E[:, a:b] = saved[perm]
+        changed = {t: walk(predictors[t], E) for t in trees}
+        E[:, a:b] = saved
+        vals[f] = float(base - _quality_of(model, output(changed.get(t, c) for t, c in enumerate(contrib)), y))
+    return vals
+
+
 def _score_quality(model: TrainedModel, E: np.ndarray, y: np.ndarray) -> float:
     """Higher is better: AUC (binary, link), R² (regression), −log loss (multiclass)."""
+    return _quality_of(model, _raw_scores(model.estimator, E, model.task_type), y)
+
+
+def _quality_of(model: TrainedModel, raw: np.ndarray, y: np.ndarray) -> float:
     from sklearn.metrics import log_loss, r2_score, roc_auc_score
 
-    raw = _raw_scores(model.estimator, E, model.task_type)
     if model.task_type in ("binary_classification", "link_prediction"):
         return float(roc_auc_score(y, raw)) if len(np.unique(y)) == 2 else 0.0
     if model.task_type == "regression":
