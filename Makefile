@@ -20,8 +20,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/leadql demo
 
+# one pytest worker per core (at most 4): the suite is mostly single-threaded Python
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses=4
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run_all.py
