@@ -27,3 +27,13 @@ def test_empty_result_keeps_columns_and_types():
     got = fetch_frame(con.sql(query))
     assert list(got.columns) == ["a", "b"] and len(got) == 0
     assert got["a"].dtype == con.sql(query).df()["a"].dtype
+
+
+def test_text_columns_as_categoricals_keep_their_values_and_nulls():
+    con = duckdb.connect()
+    query = "SELECT * FROM (VALUES ('a', NULL::VARCHAR, 1), (NULL, NULL, 2), ('b', NULL, 3)) t(txt, empty, n)"
+    got = fetch_frame(con.sql(query), categorical=["txt", "empty", "n", "absent"])
+    assert isinstance(got["txt"].dtype, pd.CategoricalDtype) and isinstance(got["empty"].dtype, pd.CategoricalDtype)
+    assert got["txt"].astype(object).where(got["txt"].notna(), None).tolist() == ["a", None, "b"]
+    assert got["empty"].isna().all()
+    assert got["n"].tolist() == [1, 2, 3]  # not text: left as it is

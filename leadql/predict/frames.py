@@ -33,7 +33,8 @@ def fetch_frame(relation: Any, categorical: Collection[str] = ()) -> pd.DataFram
     for i, t in casts.items():
         table = table.set_column(i, table.schema.field(i).name, table.column(i).cast(t))
     wanted = set(categorical)
-    cats = [f.name for f in table.schema if f.name in wanted and pa.types.is_string(f.type)]
+    cats = [f.name for f in table.schema
+            if f.name in wanted and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]  # fmt: skip
     frame = table.to_pandas(categories=cats or None)
     for i, dtype in nullable.items():
         column = table.column(i)
