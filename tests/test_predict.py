@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -416,6 +417,29 @@ def test_scores_computed_in_sql_equal_scikit_learns(crm_ws, monkeypatch):
     by_sql = crm_ws.execute(query).to_pandas().sort_values("lead_id")
     assert by_sql["lead_id"].tolist() == by_sklearn["lead_id"].tolist()
     np.testing.assert_allclose(by_sql["score"], by_sklearn["score"], rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("query", [
+    CONVERT + " AT '2026-12-01'",
+    "PREDICT SUM(events.amount, 0, 30, days) FORECAST 2 TIMEFRAMES FOR EACH leads.lead_id AT '2026-12-01'",
+])  # fmt: skip
+def test_results_do_not_depend_on_the_order_rows_are_fetched_in(crm_ws, monkeypatch, query):
+    """Scoring fetches its rows in any order (no wide sort in DuckDB); ranks break score ties by
+    (anchor, entity) as over the ordered rows, so results are the same whatever the order."""
+    from leadql.predict import pipeline
+
+    real = pipeline.features_frame
+    monkeypatch.setattr(pipeline, "features_frame", lambda *a, **k: real(*a, **{**k, "ordered": True}))
+    ordered = crm_ws.execute(query).to_pandas()
+
+    def reversed_when_scoring(*a, **k):  # training (label=True) keeps its ordered rows
+        frame = real(*a, **{**k, "ordered": True})
+        return frame if k.get("label") else frame.iloc[::-1].reset_index(drop=True)
+
+    monkeypatch.setattr(pipeline, "features_frame", reversed_when_scoring)
+    reversed_rows = crm_ws.execute(query).to_pandas()
+    pd.testing.assert_frame_equal(ordered, reversed_rows)
+    assert ordered["rank"].duplicated().sum() == (0 if "FORECAST" not in query else len(ordered) - ordered["lead_id"].nunique())
 
 
 def test_a_table_whose_time_column_is_gone_says_so(tmp_path):

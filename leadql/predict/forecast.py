@@ -149,7 +149,13 @@ def score(ws: Any, bound: BoundPredict, pipeline: Any, at: datetime, temps: Any)
     import pyarrow as pa
 
     from leadql.predict import models
-    from leadql.predict.pipeline import entity_reasons, openmp_threads, scoring_frame
+    from leadql.predict.pipeline import (
+        entity_reasons,
+        openmp_threads,
+        rank_descending,
+        scoring_frame,
+        tie_order,
+    )
 
     con = ws.con
     spec = pipeline.forecast
@@ -171,7 +177,7 @@ def score(ws: Any, bound: BoundPredict, pipeline: Any, at: datetime, temps: Any)
             learned[:, i] = np.asarray(models.predict(pipeline.model, X), dtype=float)
     per_frame = learned[:, np.minimum(np.arange(timeframes), trained - 1)]
     total = per_frame.sum(axis=1)
-    rank = pd.Series(total).rank(ascending=False, method="first").to_numpy().astype(np.int64)
+    rank = rank_descending(total, tie_order(frame))
     keep = np.argsort(rank, kind="stable")
     if bound.limit is not None:
         keep = keep[: bound.limit]

@@ -132,18 +132,47 @@ def scoring_frame(ws: Any, bound: BoundPredict, pipeline: Pipeline, at: datetime
     examples = temps("score")
     build_examples(ws.con, bound, [at], examples, training=False, entity_values=bound.entity_values)
     _, feats = scoring_features(ws, bound, pipeline, examples, temps)
-    return features_frame(ws.con, feats, examples, label=False), examples, feats
+    # in rows order only for DuckDB's scoring, which returns its scores in that order; otherwise
+    # any order: ranks break ties by `tie_order`, as they would over the ordered rows
+    ordered = _sql_scoring(pipeline.model)
+    return features_frame(ws.con, feats, examples, label=False, ordered=ordered), examples, feats
 
 
-def features_frame(con: Any, features_table: str, examples: str, *, label: bool) -> Any:
-    """Features joined to the examples, in the examples' order, as pandas."""
+def tie_order(frame: Any) -> Any:
+    """Each row's position in (anchor_ts, entity_id) order, NULLs last, as DuckDB orders them
+    (`features_frame(ordered=True)`): ranks break score ties by it, so they do not depend on the
+    order in which the rows were fetched."""
+    import numpy as np
+
+    order = frame[["anchor_ts", "entity_id"]].reset_index(drop=True).sort_values(
+        ["anchor_ts", "entity_id"], kind="stable", na_position="last").index.to_numpy()
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    return position
+
+
+def rank_descending(values: Any, tie: Any) -> Any:
+    """1 for the largest value, ties broken by `tie` (smaller first); int64."""
+    import numpy as np
+
+    order = np.lexsort((np.asarray(tie), -np.asarray(values, dtype=np.float64)))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(1, len(order) + 1)
+    return rank
+
+
+def features_frame(con: Any, features_table: str, examples: str, *, label: bool, ordered: bool = True) -> Any:
+    """Features joined to the examples as pandas: in (anchor_ts, entity_id) order, or in any
+    order (`ordered=False`): DuckDB sorting the wide rows cost 1.8 of 2.6 s for 1M rows × 100
+    features."""
     cols = "x.entity_id, x.anchor_ts" + (", x.label" if label else "")
     # compute_features types categorical features VARCHAR (and every other feature a number)
     features = con.sql(f"SELECT * EXCLUDE (entity_id, anchor_ts) FROM {features_table} LIMIT 0")
     text = [c for c, t in zip(features.columns, features.types, strict=True) if str(t) == "VARCHAR"]
     return fetch_frame(con.sql(
         f"SELECT {cols}, f.* EXCLUDE (entity_id, anchor_ts) FROM {examples} AS x "
-        f"JOIN {features_table} AS f USING (entity_id, anchor_ts) ORDER BY x.anchor_ts, x.entity_id"
+        f"JOIN {features_table} AS f USING (entity_id, anchor_ts)"
+        + (" ORDER BY x.anchor_ts, x.entity_id" if ordered else "")
     ), categorical=text)
 
 
@@ -255,7 +284,7 @@ def score(ws: Any, bound: BoundPredict, pipeline: Pipeline, at: datetime | None 
                 order = out["score"]
             elif model.task_type == MULTICLASS_CLASSIFICATION and pipeline.task_type != MULTICLASS_CLASSIFICATION:
                 # RANK TOP k / CLASSIFY [TOP k] of a column or FIRST/LAST: the k likeliest classes
-                return top_classes(bound, model, X, frame["entity_id"], bound.top_k or 1)
+                return top_classes(bound, model, X, frame["entity_id"], bound.top_k or 1, tie_order(frame))
             elif pipeline.task_type == MULTICLASS_CLASSIFICATION:
                 proba = np.asarray(models.predict(model, X))
                 best = proba.argmax(axis=1)
@@ -265,7 +294,7 @@ def score(ws: Any, bound: BoundPredict, pipeline: Pipeline, at: datetime | None 
             else:
                 out["prediction"] = _scores(con, model, X, examples, feats)
                 order = out["prediction"]
-            out["rank"] = order.rank(ascending=False, method="first").astype("int64")
+            out["rank"] = rank_descending(order.to_numpy(), tie_order(frame))
             out = out.sort_values("rank", kind="stable")
             if bound.limit is not None:
                 out = out.head(bound.limit)
@@ -276,7 +305,7 @@ def score(ws: Any, bound: BoundPredict, pipeline: Pipeline, at: datetime | None 
         temps.drop()
 
 
-def top_classes(bound: BoundPredict, model: Any, X: Any, entity_ids: Any, k: int) -> Any:
+def top_classes(bound: BoundPredict, model: Any, X: Any, entity_ids: Any, k: int, tie: Any = None) -> Any:
     """One row per entity and class for its k likeliest classes: the key, `prediction` (the
     class), `score` (its probability), `rank` (1 = likeliest) within the entity and `reasons`
     (why the likeliest class, on every row of the entity); entities in the order of their best
@@ -297,7 +326,7 @@ def top_classes(bound: BoundPredict, model: Any, X: Any, entity_ids: Any, k: int
         bound.entity_key: np.asarray(entity_ids)[rows], "prediction": classes[picked],
         "score": proba[rows, picked], "rank": np.tile(np.arange(1, k + 1), len(proba)),
     })  # fmt: skip
-    best = pd.Series(proba.max(axis=1)).rank(ascending=False, method="first").to_numpy()
+    best = rank_descending(proba.max(axis=1), np.arange(len(proba)) if tie is None else tie)
     out = out.iloc[np.lexsort((out["rank"].to_numpy(), best[rows]))]
     if bound.limit is not None:
         out = out.head(bound.limit)
@@ -323,17 +352,24 @@ def entity_reasons(model: Any, X: Any, rows: Any) -> list[str]:
 SQL_SCORING_ROWS = 50_000  # below this, DuckDB's planning of the compiled trees costs more
 
 
-def _scores(con: Any, model: Any, X: Any, examples: str, feats: str) -> Any:
-    """Scores in `features_frame`'s row order: `models.predict` over the fetched frame for a gbm
-    that walks its trees compiled (numba), a linear model, a small batch or a model that cannot
-    be compiled to SQL; otherwise computed by DuckDB (sqlscore: the trees as CASE expressions)."""
-    from leadql.predict import models, scoring, sqlscore, treewalk
+def _sql_scoring(model: Any) -> bool:
+    """Whether big batches are scored inside DuckDB: a gbm without its compiled walk (numba).
+    The features are fetched for reasons and the output anyway, so over the fetched frame the
+    compiled walk beats DuckDB's CASE trees, and the folded linear sum DuckDB's (bench_sql_scoring,
+    per 1M rows x 100 features: gbm 2.6 s vs 5.5 s, logistic 0.46 s vs 2.3 s)."""
+    from leadql.predict import scoring, treewalk
 
-    # the frame is fetched already, so scoring it in Python costs no fetch: the compiled walk
-    # beats DuckDB's CASE trees, and the folded linear sum DuckDB's (bench_sql_scoring, per 1M
-    # rows x 100 features: gbm 2.7 s vs 5.5 s, logistic 0.44 s vs 2.3 s)
     compiled = getattr(model, "algorithm", None) == "gbm" and getattr(model, "fast_path", False) and treewalk.AVAILABLE
-    if len(X) >= SQL_SCORING_ROWS and not compiled and not scoring.linear_supported(model):
+    return not compiled and not scoring.linear_supported(model)
+
+
+def _scores(con: Any, model: Any, X: Any, examples: str, feats: str) -> Any:
+    """Scores in X's row order: computed by DuckDB (sqlscore: the trees as CASE expressions) for
+    a batch of SQL_SCORING_ROWS or more when `_sql_scoring` says so — X is then in
+    `features_frame(ordered=True)` order, the order of DuckDB's scores —, else `models.predict`."""
+    from leadql.predict import models, sqlscore
+
+    if len(X) >= SQL_SCORING_ROWS and _sql_scoring(model):
         rows = f"(SELECT f.* FROM {examples} AS x JOIN {feats} AS f USING (entity_id, anchor_ts))"
         scores = sqlscore.score_sql(con, model, rows, order_by="anchor_ts, entity_id")
         if scores is not None:
