@@ -11,8 +11,10 @@ numerics). The rows to score sit in a DuckDB table, as they do in PREDICT:
 
 - sql: `sqlscore.score_sql(con, model, "feats")`: one SQL query computing the raw score (the
   trees as CASE expressions, or the linear sum), then sigmoid + calibrator in numpy;
-- fetch + predict: the features to pandas as PREDICT fetches them (`frames.fetch_frame`, text
-  features as Categoricals), then `models.predict`; DuckDB's own `.df()` is timed too.
+- fetch + predict: the features to pandas as PREDICT fetches them (`pipeline.features_frame`:
+  joined to the examples, unsorted, through Arrow with text features as Categoricals), then
+  `models.predict`; the same fetch sorted by (anchor, entity) in DuckDB and DuckDB's own `.df()`
+  are timed too.
 
 PREDICT fetches the frame in any case (for reasons and the output), so its scoring cost is the
 fetch plus the cheaper of the two; `pipeline._scores` picks predict for a gbm when numba is
@@ -39,7 +41,7 @@ from bench_predict_scoring import anchor_times, best_of, make_frame  # noqa: E40
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from leadql.predict import models, sqlscore  # noqa: E402
-from leadql.predict.frames import fetch_frame  # noqa: E402
+from leadql.predict.pipeline import features_frame  # noqa: E402
 
 
 def main() -> None:
@@ -66,8 +68,10 @@ def main() -> None:
     con.execute(f"SET threads = {args.threads}")
     X_score, _, _ = make_frame(args.rows, args.features, seed=2)
     X_score.insert(0, "entity_id", np.arange(args.rows, dtype=np.int64))
+    X_score.insert(1, "anchor_ts", np.datetime64("2026-11-01", "us"))
     con.register("x_score", X_score)
     con.execute("CREATE TABLE feats AS SELECT * FROM x_score")
+    con.execute("CREATE TABLE examples AS SELECT entity_id, anchor_ts FROM feats ORDER BY random()")
     con.unregister("x_score")
     del X_score
     print(
@@ -76,18 +80,21 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.2f}"
     )
 
-    def fetch():
-        return fetch_frame(con.sql("SELECT * FROM feats"), categorical=cats)
+    def fetch():  # as PREDICT fetches its rows to score: joined to the examples, unsorted
+        return features_frame(con, "feats", "examples", label=False, ordered=False)
 
     with threadpool_limits(args.threads):
         fetch_s = best_of(fetch, args.repeat)
         df_s = best_of(lambda: con.sql("SELECT * FROM feats").df(), 1)
+        sorted_s = best_of(lambda: features_frame(con, "feats", "examples", label=False), 1)
         frame = fetch()
+        ordered = features_frame(con, "feats", "examples", label=False)  # DuckDB's scores' order
         results = {}
         for algorithm, model in trained.items():
             sql_s = best_of(lambda m=model: sqlscore.score_sql(con, m, "feats"), args.repeat)
             predict_s = best_of(lambda m=model: models.predict(m, frame), args.repeat)
-            diff = float(np.max(np.abs(sqlscore.score_sql(con, model, "feats") - models.predict(model, frame))))
+            in_sql = sqlscore.score_sql(con, model, "feats", order_by="anchor_ts, entity_id")
+            diff = float(np.max(np.abs(in_sql - models.predict(model, ordered))))
             results[algorithm] = {
                 "sql_seconds": round(sql_s, 3),
                 "sql_rows_per_s": round(args.rows / sql_s),
@@ -97,7 +104,8 @@ def main() -> None:
                 "fetch_plus_best_rows_per_s": round(args.rows / (fetch_s + min(sql_s, predict_s))),
                 "max_abs_diff": diff,
             }
-    print(f"fetch to pandas (Arrow, text as Categoricals): {fetch_s:.3f} s; DuckDB .df(): {df_s:.3f} s")
+    print(f"fetch to pandas as PREDICT does (Arrow, text as Categoricals, unsorted): {fetch_s:.3f} s; "
+          f"sorted by (anchor, entity) in DuckDB: {sorted_s:.3f} s; DuckDB .df() of the table: {df_s:.3f} s")
     header = ("sql_rows_per_s", "predict_rows_per_s", "fetch_plus_best_rows_per_s", "max_abs_diff")
     print(f"{'model':>9} | " + " | ".join(f"{h:>26}" for h in header))
     for algorithm, r in results.items():
@@ -113,6 +121,7 @@ def main() -> None:
         "load_average": os.getloadavg(),
         "fetch_seconds": round(fetch_s, 3),
         "duckdb_df_seconds": round(df_s, 3),
+        "sorted_fetch_seconds": round(sorted_s, 3),
         "results": results,
     }
     (out / "sql_scoring.json").write_text(json.dumps(payload, indent=2))
