@@ -607,3 +607,9 @@ def test_tree_permutation_importance_equals_walking_every_tree(trained, binary_d
     assert fast == models._importance(model, X, y, seed=3)
     if task == "binary":
         assert dict(fast)["unused"] == 0.0
+
+
+def test_reason_values_format_the_same_one_by_one_and_in_bulk():
+    values = np.array([1.0, np.nan, 2.5, 1e20, -3.0, 0.000123456, np.inf, -np.inf, 123456.789, 1e15, -0.0])
+    assert models._fmt_numbers(values) == [models._fmt_value(v) for v in values]
+    assert models._fmt_numbers(values)[:3] == ["1", "missing", "2.5"]

@@ -286,9 +286,7 @@ def _numeric_matrix(X: pd.DataFrame, columns: list[str]) -> np.ndarray:
     except (TypeError, ValueError):
         out = np.empty((len(frame), len(columns)), dtype=np.float64)
         for i, c in enumerate(columns):
-            out[:, i] = pd.to_numeric(frame[c], errors="coerce").to_numpy(
-                np.float64, na_value=np.nan
-            )
+            out[:, i] = _numeric_column(frame[c])
         return out
 
 
@@ -1024,15 +1022,7 @@ def _reason_strings(X: pd.DataFrame, probe: list[str], top: np.ndarray, d: np.nd
 
 def _fmt_numbers(values: np.ndarray) -> list[str]:
     """`_fmt_value` of each float64, in one loop over Python floats."""
-    out = []
-    for v in values.tolist():
-        if v != v:
-            out.append("missing")
-        elif v.is_integer() and abs(v) < 1e15:
-            out.append(str(int(v)))
-        else:
-            out.append(f"{v:.4g}")
-    return out
+    return ["missing" if v != v else _fmt_float(v) for v in values.tolist()]
 
 
 def _hashable(v: Any) -> bool:
@@ -1083,11 +1073,12 @@ def _fmt_value(v: Any) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
         return "missing"
     if isinstance(v, (float, np.floating)):
-        fv = float(v)
-        if fv.is_integer() and abs(fv) < 1e15:
-            return str(int(fv))
-        return f"{fv:.4g}"
+        return _fmt_float(float(v))
     return str(v)
+
+
+def _fmt_float(v: float) -> str:
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else f"{v:.4g}"
 
 
 def _fmt_delta(d: float) -> str:
