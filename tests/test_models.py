@@ -498,10 +498,28 @@ def test_compiled_tree_walk_is_bit_identical_to_sklearns(trained, binary_data, m
     walked = treewalk.raw_scores(model.estimator, E)
     assert walked is not None
     np.testing.assert_array_equal(walked, models._hgb_raw(model.estimator, E, 1))
+    odd = E[: len(E) - 3]  # rows walk in blocks of treewalk.BLOCK: a short last block
+    assert len(odd) % treewalk.BLOCK
+    np.testing.assert_array_equal(treewalk.raw_scores(model.estimator, odd), walked[: len(odd)])
     compiled = models.predict(model, big)
     monkeypatch.setattr(treewalk, "AVAILABLE", False)
     np.testing.assert_array_equal(compiled, models.predict(model, big))
     assert treewalk.raw_scores(model.estimator, E) is None  # without numba: scikit-learn walks
+
+
+def test_compiled_tree_walk_regression_is_bit_identical_to_sklearns():
+    """A gbm regression walks compiled too (baseline = the mean, no link), bit-identical."""
+    pytest.importorskip("numba")
+    from leadql.predict import treewalk
+
+    Xr, yr, tr = make_regression(3000, 4)
+    model = models.train(Xr, yr, tr, task_type="regression", algorithm="gbm", categorical=["kind"])
+    X2, _, _ = make_regression(treewalk.MIN_ROWS + 5, 5)
+    X2.loc[::9, "kind"] = None
+    E = model.encoder.transform(X2)
+    walked = treewalk.raw_scores(model.estimator, E)
+    assert walked is not None and np.ptp(walked) > 0
+    np.testing.assert_array_equal(walked, models._hgb_raw(model.estimator, E, 1))
 
 
 def _awkward_frame(X: pd.DataFrame) -> pd.DataFrame:
