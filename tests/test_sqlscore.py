@@ -162,6 +162,31 @@ def test_unsupported_models_return_none():
     assert sqlscore.score_sql(con, multi, "feats") is None
 
 
+def test_only_models_sql_can_score_are_fetched_for_sql(monkeypatch):
+    """PREDICT fetches its rows sorted (DuckDB's score order) only for a model it will score in
+    SQL: a one-output gbm without the compiled walk; never a multiclass gbm or a logistic."""
+    from leadql.predict import pipeline, treewalk
+
+    X, z = _frame(400, 1)
+    times = TIMES[np.arange(len(X)) % len(TIMES)]
+    with threadpool_limits(1):
+        multi = models.train(
+            X, np.digitize(z, [-1, 1]), times, task_type="multiclass_classification",
+            categorical=["cat a", "c2"],
+        )  # fmt: skip
+        logistic = models.train(
+            X, (z > 0).astype(int), times, task_type="binary_classification", algorithm="logistic",
+            categorical=["cat a", "c2"],
+        )  # fmt: skip
+    binary = _train("binary_classification")
+    monkeypatch.setattr(treewalk, "AVAILABLE", False)
+    assert pipeline._sql_scoring(binary) and sqlscore.compile_gbm(binary) is not None
+    assert not pipeline._sql_scoring(multi)
+    assert not pipeline._sql_scoring(logistic)
+    monkeypatch.setattr(treewalk, "AVAILABLE", True)
+    assert pipeline._sql_scoring(binary) is (not binary.fast_path)
+
+
 @pytest.mark.parametrize("task_type", ["binary_classification", "regression"])
 def test_logistic_and_ridge_as_a_linear_sum(task_type):
     """The linear models: imputation, scaling and one-hot groups (kept values, "(missing)",

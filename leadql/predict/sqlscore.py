@@ -41,7 +41,7 @@ import numpy as np
 from leadql.connectors.base import quote_ident, quote_str
 from leadql.predict import models
 
-_TASKS = ("binary_classification", "link_prediction", "regression")
+TASKS = ("binary_classification", "link_prediction", "regression")  # one output per row
 _NUMERIC_TYPES = (
     "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
     "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "BOOLEAN",
@@ -77,7 +77,7 @@ def compile_linear(model: Any, column_sql: Any = None, available: set[str] | Non
 
 
 def _linear(model: Any, column_sql: Any, available: set[str] | None) -> str | None:
-    if getattr(model, "algorithm", None) != "logistic" or model.task_type not in _TASKS:
+    if getattr(model, "algorithm", None) != "logistic" or model.task_type not in TASKS:
         return None
     enc, est = model.encoder, model.estimator
     if enc.mode != "onehot":
@@ -224,7 +224,7 @@ def _compile(model: Any) -> tuple[list[str], list[str]] | None:
 
 
 def _compile_unchecked(model: Any) -> tuple[list[str], list[str]] | None:
-    if getattr(model, "algorithm", None) != "gbm" or model.task_type not in _TASKS:
+    if getattr(model, "algorithm", None) != "gbm" or model.task_type not in TASKS:
         return None
     enc = model.encoder
     est = model.estimator
