@@ -101,7 +101,8 @@ def flatten(est: Any) -> FlatTrees | None:
         used = np.flatnonzero(slot >= 0)
         rec, at = nodes[used], slot[used]
         value[at] = rec["value"]
-        for n, i in zip(used[~rec["is_leaf"].astype(bool)], at[~rec["is_leaf"].astype(bool)], strict=True):
+        inner = ~rec["is_leaf"].astype(bool)
+        for n, i in zip(used[inner], at[inner], strict=True):
             node = nodes[n]
             f = int(node["feature_idx"])
             feature[i] = f
