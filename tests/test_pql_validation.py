@@ -93,6 +93,13 @@ def test_task_reports_the_tables() -> None:
         ("PREDICT COUNT(o.*, 0, 30) FOR u.id = NULL", "cannot be NULL"),
         ("PREDICT COUNT(o.*, 0, 30) FOR EACH u.id AT 'yesterday'", "not a date"),
         ("PREDICT u.age > 30 FOR EACH u.id WHERE age > 3", "must be written as table.column"),
+        # windows and counts past what timestamps and memory hold are refused, not overflowed
+        ("PREDICT COUNT(o.*, 0, 100000, days) > 0 FOR EACH u.id", "reaches more than 100 years"),
+        ("PREDICT COUNT(o.*, 0, 1e300) > 0 FOR EACH u.id", "bound 1e+300 days reaches"),
+        ("PREDICT COUNT(o.*, 0, 1201, months) > 0 FOR EACH u.id", "reaches more than 100 years"),
+        ("PREDICT COUNT(o.*, 0, 30) > 0 FOR EACH u.id WHERE COUNT(o.*, -1e9, 0) > 0", "bound -1000000000 days"),
+        ("PREDICT LIST_DISTINCT(o.p, 0, 30) RANK TOP 99999999999999999999 FOR EACH u.id", "from 1 to 1,000"),
+        ("PREDICT SUM(o.x, 0, 30) FORECAST 9999 TIMEFRAMES FOR EACH u.id", "reach more than 100 years past"),
     ],
 )
 def test_rule_violations_fail_before_any_data(query: str, message: str) -> None:
@@ -101,6 +108,14 @@ def test_rule_violations_fail_before_any_data(query: str, message: str) -> None:
             validate(statement)
     assert message in caught.value.message, caught.value.render()
     assert caught.value.span is not None
+
+
+def test_long_windows_within_the_limit_and_all_history_are_accepted() -> None:
+    for query in ("PREDICT COUNT(o.*, 0, 36500, days) > 0 FOR EACH u.id WHERE COUNT(o.*, -INF, 0) > 0",
+                  "PREDICT COUNT(o.*, 0, 1200, months) > 0 FOR EACH u.id",
+                  "PREDICT LIST_DISTINCT(o.p, 0, 30) RANK TOP 1000 FOR EACH u.id"):  # fmt: skip
+        (statement,) = leadql.parse(query)
+        assert validate(statement) is not None
 
 
 def test_window_bounds_and_units() -> None:

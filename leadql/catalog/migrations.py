@@ -254,16 +254,33 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
 LATEST = MIGRATIONS[-1][0]
 
 
+_OPEN: dict[int, int] = {}  # id(connection) → how many `transaction` blocks are open on it
+
+
 @contextmanager
 def transaction(con: Any) -> Iterator[None]:
-    """Everything inside commits together, or not at all."""
+    """Everything inside commits together, or not at all. A block opened inside another on the
+    same connection joins the outer one, so a statement that makes several writes (a model
+    version and a list) commits them as one: an error in any of them undoes all."""
+    key = id(con)
+    if _OPEN.get(key):
+        _OPEN[key] += 1
+        try:
+            yield
+        finally:
+            _OPEN[key] -= 1
+        return
     con.execute("BEGIN TRANSACTION")
+    _OPEN[key] = 1
     try:
         yield
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    con.execute("COMMIT")
+    else:
+        con.execute("COMMIT")
+    finally:
+        _OPEN.pop(key, None)
 
 
 def first_row(cursor: Any) -> Any:

@@ -27,6 +27,11 @@ FORECASTING = "forecasting"
 
 NUMERIC_AGGREGATIONS = {"SUM", "AVG", "MIN", "MAX", "COUNT", "COUNT_DISTINCT"}
 MAX_FORECAST = 10_000
+MAX_TOP_K = 1_000  # RANK / CLASSIFY TOP k: items or classes per entity
+# Seconds per PQL time unit; months are calendar months (DuckDB intervals), ≈ 30.44 days here.
+UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86_400, "weeks": 604_800}
+MONTH_SECONDS = 2_629_746
+MAX_REACH_YEARS = 100  # how far a window (or a forecast's last timeframe) may reach from its anchor
 
 #: (table, column) → "numeric" | "categorical" | "boolean" | "multicategorical" | "key" | None
 ColumnKind = Callable[[str | None, str], str | None]
@@ -117,7 +122,7 @@ def _fmt(bound: int | float | None) -> str:
         return "-INF"
     if bound == float("inf"):
         return "INF"
-    return str(bound)
+    return str(bound) if abs(bound) < 1e15 else f"{bound:g}"
 
 
 class PqlValidator:
@@ -271,6 +276,14 @@ class PqlValidator:
                     "less than end",
                     agg,
                 )
+            for bound in (agg.start, agg.end):
+                if bound != float("-inf") and _years(abs(bound), agg.unit) > MAX_REACH_YEARS:
+                    raise self.fail(
+                        f"the window bound {_fmt(bound)} {agg.unit} reaches more than "
+                        f"{MAX_REACH_YEARS} years from the anchor",
+                        agg,
+                        hint="use a shorter window; -INF as the start means all history",
+                    )
 
     def check_target_window(self, agg: ast.Aggregation) -> None:
         if not agg.windowed:
@@ -339,6 +352,9 @@ class PqlValidator:
             raise self.fail("RANK needs TOP k", p.target, hint="e.g. RANK TOP 10")
         if p.top_k is not None and not (p.rank or p.classify):
             raise self.fail("TOP k goes with RANK (or CLASSIFY)", p.target, hint="e.g. RANK TOP 10")
+        if p.top_k is not None and not 1 <= p.top_k <= MAX_TOP_K:
+            raise self.fail(f"TOP k takes a whole number from 1 to {MAX_TOP_K:,}, not {p.top_k}", p,
+                            hint="e.g. RANK TOP 10")  # fmt: skip
         categorical = isinstance(p.target, ast.ColumnRef) or (
             isinstance(p.target, ast.Aggregation)
             and p.target.func in ("LIST_DISTINCT", "FIRST", "LAST")
@@ -370,6 +386,16 @@ class PqlValidator:
                     p.target,
                     hint="e.g. PREDICT SUM(orders.amount, 0, 7, days) FORECAST 4 TIMEFRAMES",
                 )
+            agg = p.target
+            assert isinstance(agg, ast.Aggregation)
+            if agg.windowed and agg.start is not None and agg.end is not None:
+                reach = agg.end + (p.forecast - 1) * (agg.end - agg.start)
+                if _years(reach, agg.unit) > MAX_REACH_YEARS:
+                    raise self.fail(
+                        f"FORECAST {p.forecast:,} TIMEFRAMES of {_fmt(agg.end - agg.start)} {agg.unit} "
+                        f"reach more than {MAX_REACH_YEARS} years past the prediction time",
+                        p, hint="forecast fewer timeframes",
+                    )  # fmt: skip
 
     def check_timestamp(self, value: str) -> None:
         try:
@@ -408,6 +434,10 @@ class PqlValidator:
         if target_cols:
             return target_cols[0].table
         return None
+
+
+def _years(amount: float, unit: str | None) -> float:
+    return amount * UNIT_SECONDS.get(unit or "days", MONTH_SECONDS) / (365.25 * 86_400)
 
 
 def resolve_task_type(task: PredictionTask, kind: str | None) -> str:

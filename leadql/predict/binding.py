@@ -10,7 +10,7 @@ need; nothing here reads data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,10 +31,12 @@ from leadql.grammar.validate import (
     BINARY_CLASSIFICATION,
     FORECASTING,
     LINK_PREDICTION,
+    MONTH_SECONDS,
     MULTICLASS_CLASSIFICATION,
     MULTILABEL_CLASSIFICATION,
     MULTILABEL_RANKING,
     REGRESSION,
+    UNIT_SECONDS,
     PredictionTask,
     resolve_task_type,
     validate,
@@ -43,9 +45,6 @@ from leadql.planner.expressions import PredicateCompiler, kind_of
 from leadql.predict.schema import Link, Schema, TableMeta
 
 ALGORITHMS = ("gbm", "logistic")
-
-# Seconds per PQL time unit; months are calendar months (DuckDB intervals), not a fixed length.
-UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86_400, "weeks": 604_800}
 
 
 # ------------------------------------------------------------------------ the bound query
@@ -75,7 +74,7 @@ class Window:
 
     def length_seconds(self) -> float:
         """The window's length, for stepping anchors back through history (months ≈ 30.44 days)."""
-        per = UNIT_SECONDS.get(self.unit, 2_629_746)
+        per = UNIT_SECONDS.get(self.unit, MONTH_SECONDS)
         return (self.end - self.start) * per
 
 
@@ -218,6 +217,7 @@ def bind_predict(ctx: Context, stmt: ast.Predict, schema: Schema | None = None) 
         schema, warnings = load_schema(ctx)
     binder = _Binder(ctx, stmt, schema)
     entity, key = binder.entity()
+    entity = _one_row_per_key(ctx, schema, entity, key, warnings)
     key_type = entity.columns[key]
     values = binder.entity_values(entity, key, key_type)
 
@@ -263,6 +263,33 @@ def bind_predict(ctx: Context, stmt: ast.Predict, schema: Schema | None = None) 
         limit=binder.limit(), into_list=stmt.into_list.value if stmt.into_list else None,
         top_k=stmt.top_k, forecast=stmt.forecast, warnings=warnings,
     )  # fmt: skip
+
+
+def _one_row_per_key(ctx: Context, schema: Schema, entity: TableMeta, key: str, warnings: list[str]) -> TableMeta:
+    """The entity table with one row per key value (the one data check of binding): a key value
+    on several rows would count its entity several times in training and scoring. Duplicates
+    of a declared KEY are a warning; the row kept is the earliest (by time column, then by
+    content, so the choice is the same every time)."""
+    k = quote_ident(key)
+    row = ctx.con.sql(
+        f"SELECT count({k}) - count(DISTINCT {k}), any_value({k}) FILTER (WHERE {k} IN "
+        f"(SELECT {k} FROM {entity.relation} GROUP BY {k} HAVING count(*) > 1)) FROM {entity.relation}"
+    ).fetchall()[0]
+    extra, example = row
+    if not extra:
+        return entity
+    if entity.key:
+        warnings.append(
+            f"table `{entity.name}` declares KEY {key}, but {extra:,} rows repeat a key value "
+            f"(e.g. {example!r}); each entity counts once, from its earliest row"
+        )
+    first = (f"CAST(t.{quote_ident(entity.time_column)} AS TIMESTAMP) NULLS LAST, "
+             if entity.time_column else "")  # fmt: skip
+    relation = (f"(SELECT * FROM {entity.relation} AS t QUALIFY row_number() OVER "
+                f"(PARTITION BY t.{k} ORDER BY {first}CAST(t AS VARCHAR)) = 1)")  # fmt: skip
+    deduped = replace(entity, relation=relation)
+    schema.tables[entity.name.lower()] = deduped
+    return deduped
 
 
 def _column_kind(type_sql: str) -> str:

@@ -24,8 +24,8 @@ from datetime import datetime
 from typing import Any
 
 from leadql.errors import LeadQLExecutionError
-from leadql.grammar.validate import REGRESSION
-from leadql.predict.binding import UNIT_SECONDS, BoundPredict, Window
+from leadql.grammar.validate import REGRESSION, UNIT_SECONDS
+from leadql.predict.binding import BoundPredict, Window
 from leadql.predict.frames import fetch_frame
 from leadql.predict.labels import PredictSettings, _literal, build_examples
 
@@ -150,6 +150,7 @@ def score(ws: Any, bound: BoundPredict, pipeline: Any, at: datetime, temps: Any)
 
     from leadql.predict import models
     from leadql.predict.pipeline import (
+        empty_scores,
         entity_reasons,
         openmp_threads,
         rank_descending,
@@ -163,11 +164,9 @@ def score(ws: Any, bound: BoundPredict, pipeline: Any, at: datetime, temps: Any)
     frame, _, _ = scoring_frame(ws, bound, pipeline, at, temps)
     key = bound.entity_key
     if frame.empty:
-        return pa.table({key: pa.array([], pa.int64()), "timeframe": pa.array([], pa.int64()),
-                         "window_start": pa.array([], pa.timestamp("us")),
-                         "window_end": pa.array([], pa.timestamp("us")),
-                         "prediction": pa.array([], pa.float64()), "rank": pa.array([], pa.int64()),
-                         "reasons": pa.array([], pa.string())})  # fmt: skip
+        return empty_scores(con, bound, timeframe=pa.int64(), window_start=pa.timestamp("us"),
+                            window_end=pa.timestamp("us"), prediction=pa.float64(), rank=pa.int64(),
+                            reasons=pa.string())  # fmt: skip
     entities = len(frame)
     X = frame[[f["name"] for f in pipeline.feature_plan["features"]]].copy()
     learned = np.empty((entities, trained))

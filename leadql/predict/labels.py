@@ -36,6 +36,9 @@ class PredictSettings:
     max_examples: int = 2_000_000  # a larger training table is sampled down (newest anchors kept)
 
 
+FIRST_TIMESTAMP = "TIMESTAMP '0001-01-01 00:00:00'"  # the earliest a Python datetime can hold
+
+
 def prediction_time(con: Any, bound: BoundPredict) -> datetime:
     """`AT`, or the latest timestamp in the tables the query uses."""
     if bound.at is not None:
@@ -67,7 +70,8 @@ def history_start(con: Any, bound: BoundPredict) -> datetime | None:
     ]
     if not parts:
         return None
-    return con.sql(f"SELECT min(ts) FROM ({' UNION ALL '.join(parts)})").fetchall()[0][0]
+    # clamped to year 1: DuckDB hands a BC timestamp to Python as text
+    return con.sql(f"SELECT greatest(min(ts), {FIRST_TIMESTAMP}) FROM ({' UNION ALL '.join(parts)})").fetchall()[0][0]
 
 
 def training_anchors(
@@ -89,7 +93,7 @@ def training_anchors(
     else:
         micros = int(window.length_seconds() * 1e6)
         sql = f"SELECT {last_close} - to_microseconds(k * {micros}::BIGINT) FROM range({settings.max_anchors}) r(k)"
-    anchors = [row[0] for row in con.sql(sql).fetchall()]
+    anchors = [row[0] for row in con.sql(f"SELECT a FROM ({sql}) AS t(a) WHERE a > {FIRST_TIMESTAMP}").fetchall()]
     if start is not None:
         anchors = [a for a in anchors if a > start]
     if not anchors:
@@ -122,9 +126,7 @@ def examples_sql(
         conditions.append(f"CAST(e.{quote_ident(e.time_column)} AS TIMESTAMP) <= anchors.anchor_ts")
     if entity_values:
         conditions.append(f"e.{key} IN ({', '.join(sql_literal(v) for v in entity_values)})")
-    entity_rel = e.relation
-    if not e.key:  # no declared key: one row per key value
-        entity_rel = f"(SELECT * FROM {e.relation} QUALIFY row_number() OVER (PARTITION BY {key}) = 1)"
+    entity_rel = e.relation  # one row per key value (binding made it so)
     ctes = [
         f"anchors(anchor_ts) AS (VALUES {values})",
         f"a AS (SELECT DISTINCT e.{key} AS entity_id, anchors.anchor_ts FROM {entity_rel} AS e, anchors "

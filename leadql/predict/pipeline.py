@@ -37,6 +37,7 @@ class Pipeline:
     model: Any  # models.TrainedModel
     ranking: dict[str, Any] | None = None  # link prediction / CLASSIFY of items: item column, k
     forecast: dict[str, Any] | None = None  # FORECAST: timeframes, horizons trained, window
+    params: dict[str, Any] = field(default_factory=dict)  # the $name values the query was trained with
 
 
 @dataclass
@@ -273,16 +274,20 @@ def score(ws: Any, bound: BoundPredict, pipeline: Pipeline, at: datetime | None 
             return forecast.score(ws, bound, pipeline, at, temps)
         frame, examples, feats = scoring_frame(ws, bound, pipeline, at, temps)
         key = bound.entity_key
-        if frame.empty:
-            return pa.table({key: pa.array([], pa.int64()), "score": pa.array([], pa.float64())})
+        model = pipeline.model
+        classes = model.task_type == MULTICLASS_CLASSIFICATION
+        if frame.empty:  # the columns a non-empty result has, typed
+            numeric = not classes and pipeline.task_type != BINARY_CLASSIFICATION
+            head = {"score": pa.float64()} if not classes and not numeric else \
+                {"prediction": pa.float64()} if numeric else {"prediction": pa.string(), "score": pa.float64()}
+            return empty_scores(con, bound, **head, rank=pa.int64(), reasons=pa.string())
         X = frame[[f["name"] for f in pipeline.feature_plan["features"]]]
         out = pd.DataFrame({key: frame["entity_id"]})
         with openmp_threads(len(X), X.shape[1]):
-            model = pipeline.model
             if pipeline.task_type == BINARY_CLASSIFICATION:
                 out["score"] = _scores(con, model, X, examples, feats)
                 order = out["score"]
-            elif model.task_type == MULTICLASS_CLASSIFICATION and pipeline.task_type != MULTICLASS_CLASSIFICATION:
+            elif classes and pipeline.task_type != MULTICLASS_CLASSIFICATION:
                 # RANK TOP k / CLASSIFY [TOP k] of a column or FIRST/LAST: the k likeliest classes
                 return top_classes(bound, model, X, frame["entity_id"], bound.top_k or 1, tie_order(frame))
             elif pipeline.task_type == MULTICLASS_CLASSIFICATION:
@@ -303,6 +308,20 @@ def score(ws: Any, bound: BoundPredict, pipeline: Pipeline, at: datetime | None 
         return pa.Table.from_pandas(out.reset_index(drop=True), preserve_index=False)
     finally:
         temps.drop()
+
+
+def arrow_type(con: Any, duckdb_type: str) -> Any:
+    """The Arrow type DuckDB gives a value of `duckdb_type` (for typed empty results)."""
+    return con.sql(f"SELECT CAST(NULL AS {duckdb_type}) AS v LIMIT 0").to_arrow_table().schema.field(0).type
+
+
+def empty_scores(con: Any, bound: BoundPredict, **columns: Any) -> Any:
+    """A result without rows: the entity key (typed as the key column) and `columns` (name →
+    Arrow type), as a non-empty result of the same query would have them."""
+    import pyarrow as pa
+
+    fields = {bound.entity_key: arrow_type(con, bound.entity_key_type), **columns}
+    return pa.table({name: pa.array([], type_) for name, type_ in fields.items()})
 
 
 def top_classes(bound: BoundPredict, model: Any, X: Any, entity_ids: Any, k: int, tie: Any = None) -> Any:

@@ -165,17 +165,27 @@ def train(ws: Any, bound: BoundPredict, at: datetime, anchors: list[datetime], e
     return pipeline, info
 
 
+OUTPUT_COLUMNS = ("score", "rank", "prediction", "reasons")
+
+
+def item_column(column: str, table: str, entity_key: str) -> str:
+    """The name of the items' column in the output: the aggregated column's, or `table_column`
+    when that would collide with the entity key or an output column (LIST_DISTINCT of a key)."""
+    taken = {entity_key.lower(), *OUTPUT_COLUMNS}
+    return f"{table}_{column}" if column.lower() in taken else column
+
+
 def score(ws: Any, bound: BoundPredict, pipeline: Any, at: datetime, temps: Any) -> Any:
     import pyarrow as pa
 
     from leadql.predict import models
-    from leadql.predict.pipeline import openmp_threads, scoring_features
+    from leadql.predict.pipeline import arrow_type, empty_scores, openmp_threads, scoring_features
 
     con = ws.con
     agg = bound.item_agg
     assert agg is not None and pipeline.ranking is not None
     k = int(pipeline.ranking["k"])
-    item = pipeline.ranking["item"]
+    item = item_column(pipeline.ranking["item"], agg.table.name, bound.entity_key)
     examples = temps("score")
     build_examples(con, bound, [at], examples, training=False, entity_values=bound.entity_values)
     pairs = temps("pairs")
@@ -185,8 +195,10 @@ def score(ws: Any, bound: BoundPredict, pipeline: Any, at: datetime, temps: Any)
     frame = _pairs_frame(con, pairs, feats, entity_names, label=False)
     key = bound.entity_key
     if frame.empty:
-        return pa.table({key: pa.array([], pa.int64()), item: pa.array([], pa.int64()),
-                         "score": pa.array([], pa.float64()), "rank": pa.array([], pa.int64())})  # fmt: skip
+        column = agg.table.column(pipeline.ranking["item"]) or pipeline.ranking["item"]
+        classify = {"prediction": pa.bool_()} if pipeline.ranking.get("classify") else {}
+        return empty_scores(con, bound, **{item: arrow_type(con, agg.table.columns[column])}, **classify,
+                            score=pa.float64(), rank=pa.int64())  # fmt: skip
     with openmp_threads(len(frame), len(PAIR_FEATURES) + len(entity_names)):
         frame["score"] = models.predict(pipeline.model, frame[list(PAIR_FEATURES) + entity_names])
     frame["rank"] = frame.groupby("entity_id")["score"].rank(ascending=False, method="first").astype("int64")

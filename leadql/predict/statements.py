@@ -8,12 +8,13 @@ import pickle
 from datetime import datetime
 from typing import Any
 
+from leadql.catalog.migrations import transaction
 from leadql.context import Context
-from leadql.errors import LeadQLExecutionError
+from leadql.errors import LeadQLExecutionError, LeadQLNameError
 from leadql.grammar import ast
 from leadql.grammar.parser import parse
 from leadql.predict import registry
-from leadql.predict.binding import BoundPredict, bind_predict
+from leadql.predict.binding import TASK_WORDS, BoundPredict, bind_predict
 from leadql.predict.pipeline import Pipeline, Training, describe_training, score, train
 from leadql.result import Result
 
@@ -41,19 +42,50 @@ def predict(ctx: Context, stmt: ast.Predict) -> Result:
     if stmt.into_list is not None:
         _check_writable(ctx, stmt, "INTO LIST")
     bound = bind_predict(ctx, stmt)
+    if bound.model_name:
+        _check_same_task(ctx, stmt, bound)
     pipeline, info = train(ctx.ws, bound, _settings(ctx))
     table = score(ctx.ws, bound, pipeline)
     message = describe_training(bound, info, pipeline.model)
     message += f"; scored {_entities(table, bound):,} {bound.entity.name} at {info.prediction_time:%Y-%m-%d %H:%M}"
-    version = None
-    if bound.model_name:
-        version = _save(ctx, bound, pipeline, info, event="created")
-        message += f"; saved as model {bound.model_name} version {version}"
-    if bound.into_list:
-        from leadql.predict.lists import write_predictions
+    from leadql.predict.lists import prepare_predictions, write_predictions
 
-        message += "; " + write_predictions(ctx, bound, table, version=version)
+    version = None
+    pipeline.params = _used_params(stmt, ctx.params)  # RETRAIN MODEL binds the query with them
+    record = _version(ctx, bound, pipeline, info) if bound.model_name else None
+    leads = prepare_predictions(ctx, bound, table) if bound.into_list else None
+    with transaction(ctx.con):  # the model version and the list: both or neither
+        if record is not None:
+            version = registry.save_version(ctx.con, record, event="created")
+            message += f"; saved as model {bound.model_name} version {version}"
+        if leads is not None:
+            message += "; " + write_predictions(ctx, bound, leads, version=version)
     return Result(table=table, message=message, warnings=list(bound.warnings), plan=_plan(bound, info))
+
+
+def _check_same_task(ctx: Context, stmt: ast.Predict, bound: BoundPredict) -> None:
+    """A model's versions answer one kind of question about one entity, so that versions
+    compare (SHOW MODEL HISTORY) and USE MODEL ... VERSION n swaps like for like."""
+    name = bound.model_name or ""
+    span = stmt.model_name.span if stmt.model_name else stmt.span
+    if registry.model_exists(ctx.con, name, registry.PATTERN):
+        raise LeadQLNameError(f"`{name}` is already a pattern; models and patterns share names",
+                              span=span, text=ctx.text, hint="choose another name")  # fmt: skip
+    if not registry.model_exists(ctx.con, name):
+        return
+    head = registry.load_version(ctx.con, name)
+    entity = f"{bound.entity.name}.{bound.entity_key}"
+    if head.task_type == bound.task_type and (head.entity or "").lower() == entity.lower():
+        return
+    raise LeadQLExecutionError(
+        f"model `{head.name}` predicts {TASK_WORDS.get(head.task_type, head.task_type)} for each "
+        f"{head.entity}; this query predicts {TASK_WORDS.get(bound.task_type, bound.task_type)} for each {entity}",
+        span=span, text=ctx.text, hint=f"save it under another name, or DROP MODEL {head.name} first",
+    )  # fmt: skip
+
+
+def _used_params(stmt: ast.Statement, values: dict[str, Any]) -> dict[str, Any]:
+    return {n.name: values[n.name] for n in stmt.walk() if isinstance(n, ast.Param) and n.name in values}
 
 
 def _entities(table: Any, bound: BoundPredict) -> int:
@@ -65,8 +97,9 @@ def _entities(table: Any, bound: BoundPredict) -> int:
     return table.num_rows
 
 
-def _save(ctx: Context, bound: BoundPredict, pipeline: Pipeline, info: Training, *, event: str,
-          detail: dict[str, Any] | None = None, name: str | None = None) -> int:  # fmt: skip
+def _version(ctx: Context, bound: BoundPredict, pipeline: Pipeline, info: Training,
+             name: str | None = None) -> registry.ModelVersion:  # fmt: skip
+    """The registry record of a trained pipeline (numbered when saved)."""
     model = pipeline.model
     version = registry.ModelVersion(
         name=name or bound.model_name or "", version=0, kind=registry.MODEL,
@@ -84,7 +117,7 @@ def _save(ctx: Context, bound: BoundPredict, pipeline: Pipeline, info: Training,
     inputs = _inputs(ctx, bound, pipeline, info)
     if inputs is not None:
         version.info["inputs"] = inputs
-    return registry.save_version(ctx.con, version, event=event, detail=detail)
+    return version
 
 
 def _inputs(ctx: Context, bound: BoundPredict, pipeline: Pipeline, info: Training) -> dict[str, Any] | None:
@@ -275,6 +308,10 @@ def describe_model(ctx: Context, stmt: ast.Describe) -> Result:
         ("training examples", v.train_rows), ("validation examples", v.valid_rows),
         ("positives", v.info.get("positives")), ("features", len(v.features.get("features", []))),
     ]  # fmt: skip
+    from leadql.params import shown
+
+    for name, value in (getattr(v.payload(), "params", None) or {}).items():
+        rows.append((f"parameter ${name}", shown(value)))
     for metric in ("auc", "pr_auc", "brier", "r2", "rmse", "mae", "accuracy", "macro_f1", "map_at_k"):
         if isinstance(v.metrics.get(metric), (int, float)):
             rows.append((metric, round(float(v.metrics[metric]), 4)))
@@ -305,13 +342,17 @@ def retrain(ctx: Context, stmt: ast.Retrain) -> Result:
     old = registry.load_version(ctx.con, name, span=stmt.name.span, text=ctx.text)
     saved = parse(old.statement)[0]
     assert isinstance(saved, ast.Predict)
-    inner = Context(ctx.ws, ctx.params, old.statement)
+    values, changed = _retrain_params(ctx, stmt, saved, getattr(old.payload(), "params", None) or {})
+    inner = Context(ctx.ws, values, old.statement)
     bound = bind_predict(inner, saved)
     pipeline, info = train(ctx.ws, bound, _settings(ctx))
+    pipeline.params = values
     metric, before = registry.headline(old.metrics, old.task_type)
     _, after = registry.headline(pipeline.model.metrics, bound.task_type)
-    version = _save(ctx, bound, pipeline, info, event="retrained", name=old.name,
-                    detail={"from": old.version, "metric": metric, "before": before, "after": after})  # fmt: skip
+    version = registry.save_version(
+        ctx.con, _version(ctx, bound, pipeline, info, name=old.name), event="retrained",
+        detail={"from": old.version, "metric": metric, "before": before, "after": after},
+    )  # fmt: skip
     change = f"; {metric} {before:.3f} → {after:.3f}" if metric and before is not None and after is not None else ""
     from leadql.predict.versions import changes
 
@@ -320,9 +361,37 @@ def retrain(ctx: Context, stmt: ast.Retrain) -> Result:
         drifted = drift["moderate"] + drift["major"]
         change += (f"; inputs drifted in {drifted} feature{'s' if drifted != 1 else ''} (max PSI {drift['max_psi']:.2f})"
                    if drifted else f"; no input drift (max PSI {drift['max_psi']:.2f})")  # fmt: skip
+    if changed:
+        change += "; with " + ", ".join(changed)
     return Result(message=f"model {old.name} version {version} trained on data up to "
                   f"{info.prediction_time:%Y-%m-%d %H:%M}{change}; version {old.version} kept "
                   f"(SHOW MODEL HISTORY {old.name} says what changed)")  # fmt: skip
+
+
+def _retrain_params(ctx: Context, stmt: ast.Retrain, saved: ast.Predict,
+                    trained: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
+    """The `$name` values to retrain with: those the version was trained with, each replaced by
+    a value the caller passes for the same name; and a phrase per replaced value."""
+    from leadql.params import shown
+
+    values: dict[str, Any] = {}
+    changed: list[str] = []
+    for node in saved.walk():
+        if not isinstance(node, ast.Param) or node.name in values:
+            continue
+        if node.name in ctx.params:
+            values[node.name] = ctx.params[node.name]
+            if node.name in trained and trained[node.name] != values[node.name]:
+                changed.append(f"${node.name} = {shown(values[node.name])} (was {shown(trained[node.name])})")
+        elif node.name in trained:
+            values[node.name] = trained[node.name]
+        else:  # a version saved before LeadQL kept the values
+            raise LeadQLNameError(
+                f"model `{stmt.name.value}` was trained with ${node.name}, and its value was not kept",
+                span=stmt.name.span, text=ctx.text,
+                hint=f"pass it: params={{'{node.name}': ...}}",
+            )  # fmt: skip
+    return values, changed
 
 
 def use_version(ctx: Context, stmt: ast.UseVersion) -> Result:
