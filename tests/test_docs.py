@@ -115,3 +115,31 @@ def test_every_cli_option_and_command_is_in_the_docs() -> None:
     options -= {"--help"}
     missing = sorted(o for o in options | commands if o not in cli_doc)
     assert not missing, f"not in docs/cli.md: {missing}"
+
+
+def rule_rows() -> list[tuple[str, str]]:
+    """(wrong statement, documented message) of each row of the PREDICT rules tables."""
+    text = (DOCS / "language" / "predict.md").read_text(encoding="utf-8")
+    section = text.split("## Rules checked before running", 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if len(cells) == 3 and cells[1].startswith("`PREDICT"):
+            wrong, message = (re.fullmatch(r"`+ ?(.*?) ?`+", c).group(1) for c in cells[1:])
+            rows.append((wrong, message))
+    return rows
+
+
+RULES = rule_rows()
+
+
+def test_the_rules_tables_are_read() -> None:
+    assert len(RULES) >= 45
+
+
+@pytest.mark.parametrize("wrong,message", RULES, ids=[w[:60] for w, _ in RULES])
+def test_every_documented_predict_rule_gives_its_message(wrong: str, message: str) -> None:
+    with pytest.raises(leadql.LeadQLError) as caught:
+        for statement in leadql.parse(wrong):
+            validate(statement)
+    assert message in caught.value.message, caught.value.render()

@@ -130,3 +130,50 @@ def test_a_prediction_time_before_any_history_is_a_clear_error(ws):
         with pytest.raises(LeadQLError, match="the history is too short") as caught:
             ws.execute(CONVERT + f" AT '{at}'")
         assert "later AT" in caught.value.hint
+
+
+@pytest.mark.parametrize("value,params,message", [
+    ("'7'", None, "`leads.lead_id` is number, but '7' is text"),
+    ("true", None, "`leads.lead_id` is number, but True is boolean"),
+    ("$x", {"x": None}, "an entity id cannot be NULL"),
+    ("2.5", None, "`leads.lead_id` holds whole numbers, but 2.5 is not one"),
+])  # fmt: skip
+def test_entity_values_of_the_wrong_kind_are_named_by_their_kind(ws, value, params, message):
+    text = CONVERT.replace("FOR EACH leads.lead_id", f"FOR leads.lead_id = {value}")
+    with pytest.raises(LeadQLError) as caught:
+        ws.execute(text, params)
+    assert message in caught.value.message
+    assert caught.value.column == text.index(value) + 1
+
+
+@pytest.mark.parametrize("n", [0, -1, 2.5, True])
+def test_limit_from_a_parameter_follows_the_rule_for_a_literal(ws, n):
+    with pytest.raises(LeadQLError, match=r"LIMIT \(\$n\) takes a whole number ≥ 1") as caught:
+        ws.execute(CONVERT + "\n  LIMIT $n", {"n": n})
+    assert (caught.value.line, caught.value.column) == (2, 9)
+
+
+def test_a_comparison_with_null(ws):
+    with pytest.raises(LeadQLError, match="`> NULL` is never true") as caught:
+        ws.execute("PREDICT SUM(events.amount, 0, 30, days) > NULL FOR EACH leads.lead_id")
+    assert "IS NULL" in caught.value.hint
+    # `= NULL` is IS NULL, as in PQL: the last event in the window has no amount (never, here)
+    quiet = ws.execute("PREDICT LAST(events.amount, 0, 30, days) = NULL FOR EACH leads.lead_id LIMIT 2")
+    assert quiet.plan["positives"] < quiet.plan["examples"]
+
+
+@pytest.mark.parametrize("clause,stop,hint", [
+    ("WHERE leads.tier = 'platinum'", "0 pass WHERE", "loosen WHERE"),
+    ("ASSUMING COUNT(events.* WHERE events.type = 'x', 0, 7, days) > 0", "0 satisfy ASSUMING", "loosen ASSUMING"),
+])  # fmt: skip
+def test_an_empty_training_table_says_which_condition_emptied_it(ws, clause, stop, hint):
+    with pytest.raises(LeadQLError) as caught:
+        ws.execute(f"PREDICT COUNT(events.*, 0, 30, days) > 0 FOR EACH leads.lead_id {clause}")
+    assert "of the (entity, anchor) pairs, 3,609 exist, " + stop in caught.value.message
+    assert hint in caught.value.hint
+
+
+def test_a_target_without_values_says_so(ws):
+    with pytest.raises(LeadQLError, match="0 have a target value") as caught:
+        ws.execute("PREDICT AVG(events.amount WHERE events.type = 'x', 0, 30, days) FOR EACH leads.lead_id")
+    assert "COUNT / SUM" in caught.value.hint

@@ -92,6 +92,14 @@ class PredicateCompiler:
         if isinstance(node, ast.Not):
             return exp.not_(self.compile(node.operand))
         if isinstance(node, ast.Compare):
+            if self._is_null(node.right):  # `x = NULL` means IS NULL (as in PQL), `x > NULL` nothing
+                if node.op not in ("=", "!=", "<>"):
+                    raise LeadQLTypeError(
+                        f"`{node.op} NULL` is never true: nothing is ordered against a missing value",
+                        span=node.span, text=self.text, hint="test for a missing value with IS NULL or IS NOT NULL",
+                    )  # fmt: skip
+                test = exp.Is(this=self.compile(node.left), expression=exp.Null())
+                return test if node.op == "=" else exp.not_(test)
             self._check_comparable(node.left, node.right, node)
             left, right = self.compile(node.left), self._normalized(node.left, node.right)
             cls = {"=": exp.EQ, "!=": exp.NEQ, "<>": exp.NEQ, "<": exp.LT, "<=": exp.LTE,
@@ -200,6 +208,12 @@ class PredicateCompiler:
             )  # fmt: skip
         self.used.add(category.name)
         return category
+
+    def _is_null(self, node: ast.Expr) -> bool:
+        """A NULL literal, or a parameter whose value is None."""
+        if isinstance(node, ast.Literal):
+            return node.value is None
+        return isinstance(node, ast.Param) and node.name in self.params and self.params[node.name] is None
 
     def _value(self, node: ast.Literal | ast.Param) -> Any:
         return self.params[node.name] if isinstance(node, ast.Param) else node.value

@@ -292,6 +292,33 @@ def _one_row_per_key(ctx: Context, schema: Schema, entity: TableMeta, key: str, 
     return deduped
 
 
+def _shown(value: Any) -> str:
+    """A constant as it was written (a decimal literal as 2.5, not Decimal('2.5'))."""
+    from decimal import Decimal
+
+    return str(value) if isinstance(value, Decimal) else params.shown(value)
+
+
+def _integer_type(type_sql: str) -> bool:
+    return type_sql.upper().lstrip("U") in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
+
+
+def _value_kind(value: Any) -> str:
+    """A constant's kind, in the words of kind_of: number, text, boolean, date, or NULL."""
+    from datetime import date
+    from decimal import Decimal
+
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float, Decimal)):
+        return "number"
+    if isinstance(value, (date, datetime)):
+        return "date"
+    return "text" if isinstance(value, str) else type(value).__name__
+
+
 def _column_kind(type_sql: str) -> str:
     kind = kind_of(type_sql)
     return {"number": "numeric", "boolean": "boolean"}.get(kind, "categorical")
@@ -304,8 +331,11 @@ class _Binder:
         self.schema = schema
         self.count = 0
 
-    def fail(self, cls: type, message: str, node: ast.Node | None, hint: str | None = None) -> Any:
-        return cls(message, span=node.span if node is not None else None, text=self.ctx.text, hint=hint)
+    def fail(self, cls: type, message: str, node: Any, hint: str | None = None) -> Any:
+        """An error at `node`, or at the statement for a value that has no place of its own
+        (a literal the AST keeps as a plain int or str)."""
+        span = getattr(node, "span", None) or self.stmt.span
+        return cls(message, span=span, text=self.ctx.text, hint=hint)
 
     # ------------------------------------------------------------ names
     def table(self, name: str, node: ast.Node) -> TableMeta:
@@ -363,12 +393,18 @@ class _Binder:
             if isinstance(value, (list, tuple)):
                 out.extend(value)
                 continue
-            got = "number" if isinstance(value, (int, float)) and not isinstance(value, bool) else "text"
+            got = _value_kind(value)
+            if got == "NULL":
+                raise self.fail(LeadQLTypeError, "an entity id cannot be NULL", node,
+                                f"name the {entity.name} to score, or predict FOR EACH {entity.name}.{key}")  # fmt: skip
             if want in ("number", "text") and got != want:
+                fix = ("remove the quotes" if got == "text" else "give a number") if want == "number" else "quote the value"
                 raise self.fail(
-                    LeadQLTypeError, f"`{entity.name}.{key}` is {want}, but {value!r} is {got}", node,
-                    "remove the quotes" if want == "number" else "quote the value",
+                    LeadQLTypeError, f"`{entity.name}.{key}` is {want}, but {_shown(value)} is {got}", node, fix,
                 )  # fmt: skip
+            if got == "number" and _integer_type(key_type) and value != int(value):
+                raise self.fail(LeadQLTypeError, f"`{entity.name}.{key}` holds whole numbers, but "
+                                f"{_shown(value)} is not one", node, "give a whole number")  # fmt: skip
             out.append(value)
         return out
 
@@ -466,7 +502,7 @@ class _Binder:
             return datetime.fromisoformat(str(value).strip().replace("/", "-"))
         except ValueError:
             raise self.fail(
-                LeadQLTypeError, f"{params.what(self.stmt.at, 'AT')} {params.shown(value)} is not a date or timestamp", self.stmt,
+                LeadQLTypeError, f"{params.what(self.stmt.at, 'AT')} {params.shown(value)} is not a date or timestamp", self.stmt.at,
                 "e.g. AT '2026-11-01'",
             ) from None  # fmt: skip
 
@@ -474,9 +510,9 @@ class _Binder:
         if self.stmt.limit is None:
             return None
         value = self.ctx.value(self.stmt.limit)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise self.fail(LeadQLTypeError, f"{params.what(self.stmt.limit, 'LIMIT')} takes a whole number ≥ 0, "
-                            f"not {params.shown(value)}", self.stmt)  # fmt: skip
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:  # as a literal LIMIT
+            raise self.fail(LeadQLTypeError, f"{params.what(self.stmt.limit, 'LIMIT')} takes a whole number ≥ 1, "
+                            f"not {params.shown(value)}", self.stmt.limit)  # fmt: skip
         return value
 
 

@@ -109,7 +109,7 @@ def train(ws: Any, bound: BoundPredict, at: datetime, anchors: list[datetime], t
     started = time.perf_counter()
     examples = temps("forecast_examples")
     trained = build_forecast_examples(con, bound, at, anchors, examples, temps)
-    settle_examples(con, examples, con.sql(f"SELECT count(*) FROM {examples}").fetchall()[0][0], anchors, settings)
+    settle_examples(con, examples, con.sql(f"SELECT count(*) FROM {examples}").fetchall()[0][0], anchors, settings, bound)
     points = temps("forecast_points")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {points} AS SELECT DISTINCT entity_id, anchor_ts FROM {examples}")
     seconds = {"labels": time.perf_counter() - started}

@@ -118,6 +118,29 @@ def examples_sql(
     entity_values: list[Any] | None = None,
 ) -> str:
     """SELECT entity_id, anchor_ts[, label] — one row per kept (entity, anchor)."""
+    base, conditions = _examples_parts(bound, anchors, training=training, entity_values=entity_values)
+    select = "x.entity_id, x.anchor_ts" + (f", ({bound.target_sql}) AS label" if training else "")
+    sql = f"{base[0]} SELECT {select} {base[1]}"
+    if conditions:
+        sql += " WHERE " + " AND ".join(f"({c})" for _, c in conditions)
+    return sql
+
+
+def example_funnel(con: Any, bound: BoundPredict, anchors: list[datetime]) -> list[tuple[str, int]]:
+    """How many (entity, anchor) pairs exist, and how many are left after each condition of a
+    training example in turn (WHERE, ASSUMING, a label): why a training table is empty."""
+    base, conditions = _examples_parts(bound, anchors, training=True)
+    counts = ["count(*)"]
+    for i in range(len(conditions)):
+        counts.append("count(*) FILTER (WHERE " + " AND ".join(f"({c})" for _, c in conditions[: i + 1]) + ")")
+    row = con.sql(f"{base[0]} SELECT {', '.join(counts)} {base[1]}").fetchall()[0]
+    return list(zip(["exist"] + [name for name, _ in conditions], row, strict=True))
+
+
+def _examples_parts(
+    bound: BoundPredict, anchors: list[datetime], *, training: bool, entity_values: list[Any] | None = None,
+) -> tuple[tuple[str, str], list[tuple[str, str]]]:  # fmt: skip
+    """(the WITH clause, the FROM clause) of the examples query, and its conditions by name."""
     e = bound.entity
     key = quote_ident(bound.entity_key)
     values = ", ".join(f"({_literal(a)})" for a in anchors)
@@ -141,19 +164,14 @@ def examples_sql(
         joins.append(f"LEFT JOIN {agg.alias} USING (entity_id, anchor_ts)")
     agg_cols = "".join(f", {agg.alias}.{agg.alias}" for agg in aggs)
     ctes.append(f"x AS (SELECT a.entity_id, a.anchor_ts{agg_cols} FROM a {' '.join(joins)})")
-    where = []
+    where: list[tuple[str, str]] = []
     if bound.where_sql:
-        where.append(f"({bound.where_sql})")
-    select = "x.entity_id, x.anchor_ts"
+        where.append(("WHERE", bound.where_sql))
     if training:
         if bound.assuming_sql:
-            where.append(f"({bound.assuming_sql})")
-        select += f", ({bound.target_sql}) AS label"
-        where.append(f"({bound.target_sql}) IS NOT NULL")
-    sql = f"WITH {', '.join(ctes)} SELECT {select} FROM x JOIN {entity_rel} AS e ON e.{key} = x.entity_id"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    return sql
+            where.append(("ASSUMING", bound.assuming_sql))
+        where.append(("target", f"({bound.target_sql}) IS NOT NULL"))
+    return (f"WITH {', '.join(ctes)}", f"FROM x JOIN {entity_rel} AS e ON e.{key} = x.entity_id"), where
 
 
 def aggregate_sql(agg: AggSpec) -> str:

@@ -198,7 +198,7 @@ def train(ws: Any, bound: BoundPredict, settings: PredictSettings | None = None)
             from leadql.predict import ranking
 
             return ranking.train(ws, bound, at, anchors, examples, temps, settings)
-        settle_examples(con, examples, n, anchors, settings)
+        settle_examples(con, examples, n, anchors, settings, bound)
         seconds["labels"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -227,19 +227,45 @@ def train(ws: Any, bound: BoundPredict, settings: PredictSettings | None = None)
         temps.drop()
 
 
-def settle_examples(con: Any, examples: str, n: int, anchors: list[datetime], settings: PredictSettings) -> None:
+def settle_examples(con: Any, examples: str, n: int, anchors: list[datetime], settings: PredictSettings,
+                    bound: BoundPredict) -> None:  # fmt: skip
     """Refuse an empty training table; sample one larger than `settings.max_examples` down."""
     if n == 0:
+        from leadql.predict.labels import example_funnel
+
+        funnel = example_funnel(con, bound, anchors)
+        stop = next((name for name, count in funnel if count == 0), "target")
         raise LeadQLExecutionError(
-            "no training examples: no entity passes the filter at any anchor time "
-            f"({anchors[-1]:%Y-%m-%d} … {anchors[0]:%Y-%m-%d})",
-            hint="loosen WHERE, use a shorter target window, or check the entity's time column",
+            f"no training examples at the {len(anchors)} anchor time{'s' if len(anchors) != 1 else ''} "
+            f"{anchors[-1]:%Y-%m-%d} … {anchors[0]:%Y-%m-%d}: {_funnel_words(funnel)}",
+            hint=_EMPTY_HINTS[stop],
         )
     if n > settings.max_examples:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {examples} AS SELECT * FROM {examples} "
             f"USING SAMPLE {settings.max_examples} ROWS (reservoir, 7)"
         )
+
+
+_EMPTY_HINTS = {
+    "exist": "check the entity table's time column: its rows must exist by the anchors",
+    "WHERE": "loosen WHERE",
+    "ASSUMING": "loosen ASSUMING, or leave it out",
+    "target": "the target has no value in any window (AVG, MIN, MAX, FIRST and LAST of an empty "
+              "window have none): use a longer window, or COUNT / SUM",
+}  # fmt: skip
+
+
+def _funnel_words(funnel: list[tuple[str, int]]) -> str:
+    """`labels.example_funnel`'s counts up to the first empty step, in words."""
+    words = {"exist": "exist", "WHERE": "pass WHERE", "ASSUMING": "satisfy ASSUMING",
+             "target": "have a target value"}  # fmt: skip
+    shown = []
+    for name, count in funnel:
+        shown.append(f"{count:,} {words[name]}")
+        if count == 0:
+            break
+    return "of the (entity, anchor) pairs, " + ", ".join(shown)
 
 
 def typed_labels(y: Any, model_task: str) -> tuple[Any, int | None]:
