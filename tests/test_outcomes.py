@@ -310,11 +310,21 @@ def test_by_run_list_segment_and_source(scored) -> None:
     assert source_evidence(ws.con)["vendor_b"].index == pytest.approx(blended / overall)
     only_b = ws.execute("EVALUATE OUTCOMES OF SOURCE vendor_b BY LIST")
     assert only_b.rows[0][1] == 100
+    # a dropped list's outcomes are history: they stay, under the list's id
+    (list_id,) = ws.con.execute("SELECT list_id FROM _leadql.lists WHERE name = 'hot'").fetchall()[0]
+    ws.execute("DROP LIST hot")
+    lists = ws.execute("EVALUATE OUTCOMES BY LIST")
+    assert lists.rows == [(f"(dropped list {list_id})", 200, int(won.sum()), round(won.mean(), 4))]
+    assert "200 linked outcomes" in lists.message
+    segments = ws.execute("EVALUATE OUTCOMES BY SEGMENT")
+    assert [r[2] for r in segments.rows] == [200]
 
 
 def test_evaluate_unknown_names_and_nothing_recorded(ws, tmp_path) -> None:
     empty = ws.execute("EVALUATE OUTCOMES")
     assert len(empty) == 0 and "no outcomes recorded yet" in empty.message
+    with pytest.raises(LeadQLNameError, match="no model named `nosuch`"):  # names first, outcomes or not
+        ws.execute("EVALUATE OUTCOMES OF MODEL nosuch")
     deliver(ws, "spring", "r1", ["L0", "L1"], scorer=("pattern", "buyers", 1))
     deliver(ws, "other", "r2", ["L5"], minutes=5)
     path = write_csv(tmp_path / "d.csv", "lead_id,won", ["L0,1", "L1,0"])

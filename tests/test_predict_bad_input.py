@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pickle
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -177,3 +178,68 @@ def test_a_target_without_values_says_so(ws):
     with pytest.raises(LeadQLError, match="0 have a target value") as caught:
         ws.execute("PREDICT AVG(events.amount WHERE events.type = 'x', 0, 30, days) FOR EACH leads.lead_id")
     assert "COUNT / SUM" in caught.value.hint
+
+
+def _with_events(ws, small_crm, tmp_path, change) -> None:
+    """Replace the events table with a changed copy (`change` edits a pandas frame)."""
+    events = pq.read_table(small_crm / "events.parquet").to_pandas()
+    pq.write_table(pa.Table.from_pandas(change(events), preserve_index=False), tmp_path / "events2.parquet")
+    ws.execute(f"CREATE OR REPLACE TABLE events FROM '{tmp_path / 'events2.parquet'}' TIME COLUMN ts "
+               "KEY event_id REFERENCES (lead_id -> leads.lead_id)")  # fmt: skip
+
+
+def test_a_regression_target_that_is_infinite_or_constant_is_refused(ws, small_crm, tmp_path):
+    with pytest.raises(LeadQLError, match="every one of the .* training examples has the target value 0"):
+        ws.execute("PREDICT SUM(events.amount WHERE events.type = 'x', 0, 30, days) FOR EACH leads.lead_id")
+
+    def infinite(events):
+        events.loc[events.index[-40:], "amount"] = float("inf")
+        return events
+
+    _with_events(ws, small_crm, tmp_path, infinite)
+    with pytest.raises(LeadQLError, match=r"the regression target is inf in \d+ of") as caught:
+        ws.execute(REGRESS)
+    assert "BETWEEN -1e300 AND 1e300" in caught.value.hint
+    fixed = REGRESS.replace("events.amount,", "events.amount WHERE events.amount BETWEEN -1e300 AND 1e300,")
+    assert ws.execute(fixed + " LIMIT 1").table.num_rows == 1  # the hint's fix works
+
+
+def test_at_with_a_utc_offset_is_moved_to_utc(ws):
+    result = ws.execute(CONVERT + " AT '2026-11-01 00:00:00+02:00' LIMIT 1")
+    assert result.plan["prediction_time"] == "2026-10-31 22:00:00"
+
+
+def test_at_after_the_data_and_a_far_future_row_are_explained(ws, small_crm, tmp_path):
+    with pytest.raises(LeadQLError, match="AT 2031-01-01 00:00 is after the data") as caught:
+        ws.execute(CONVERT + " AT '2031-01-01'")
+    assert "leave AT out" in caught.value.hint
+
+    def stray(events):
+        row = events.iloc[[0]].copy()
+        row["event_id"], row["ts"] = 10**9, pd.Timestamp("2200-01-01")
+        return pd.concat([events, row])
+
+    _with_events(ws, small_crm, tmp_path, stray)
+    with pytest.raises(LeadQLError) as caught:  # the default AT is 2200: no label is positive
+        ws.execute(CONVERT)
+    assert "note: the latest timestamp in the data, 2200-01-01 00:00, is more than a year ahead" in caught.value.hint
+    fine = ws.execute(CONVERT + " AT '2027-01-01' LIMIT 1")
+    assert fine.warnings == []  # with AT the stray row sets nothing
+
+
+def test_evaluate_and_explain_predict_say_they_save_nothing(ws):
+    evaluated = ws.execute("EVALUATE " + CONVERT + " AS MODEL m INTO LIST l")
+    assert evaluated.warnings == ["EVALUATE PREDICT saves nothing: AS MODEL m and INTO LIST l ignored "
+                                  "(run the PREDICT itself to save)"]  # fmt: skip
+    explained = ws.execute("EXPLAIN " + CONVERT + " INTO LIST l")
+    assert explained.warnings == ["EXPLAIN PREDICT saves nothing: INTO LIST l ignored (run the PREDICT itself to save)"]
+    assert _models(ws) == [] and ws.execute("SHOW LISTS").rows == []
+
+
+def test_plot_needs_a_file_name(ws):
+    ws.execute(CONVERT + " AS MODEL conv LIMIT 1")
+    with pytest.raises(LeadQLError, match="PLOT needs a file name") as caught:
+        ws.execute("EVALUATE MODEL conv PLOT ''")
+    assert caught.value.span is not None
+    with pytest.raises(LeadQLError, match="unknown file type `.txt`"):
+        ws.execute("EVALUATE MODEL conv PLOT 'lift.txt'")

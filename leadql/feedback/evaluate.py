@@ -21,12 +21,12 @@ DECILES = 10
 
 def evaluate_outcomes(ctx: Context, stmt: ast.EvaluateOutcomes) -> Result:
     con = ctx.con
+    where, scope = _scope(ctx, stmt)  # an unknown name is an error even before any outcome
     if not has_outcomes(con):
         return Result.from_rows(
             ["leads", "won", "conversion"], [],
             message="no outcomes recorded yet: RECORD OUTCOMES FROM 'file' KEY lead_id OUTCOME won loads them",
         )  # fmt: skip
-    where, scope = _scope(ctx, stmt)
     base = f"SELECT * FROM ({latest_outcomes_sql()}) AS o WHERE {where}"
     n, with_score = first_row(con.execute(f"SELECT count(*), count(score) FROM ({base})"))
     if n == 0:
@@ -67,7 +67,7 @@ def _scope(ctx: Context, stmt: ast.EvaluateOutcomes) -> tuple[str, str]:
     sources = set(ctx.catalog.names((SOURCE,)))
     credited = {r[0] for r in con.execute(
         f"SELECT DISTINCT split_part(r, '/', 1) FROM ({latest_outcomes_sql()}), unnest(records) AS t(r)"
-    ).fetchall()}  # fmt: skip
+    ).fetchall()} if has_outcomes(con) else set()  # fmt: skip
     if name.lower() not in {s.lower() for s in sources | credited}:
         raise ctx.fail(LeadQLNameError, f"no source named `{name}`", stmt.of_name,
                        hint=did_you_mean(name, sources | credited) or "SHOW SOURCES lists them")  # fmt: skip
@@ -158,6 +158,10 @@ def _by_source(con: Any, base: str, scope: str) -> Result:
                              "conversion_index"], table, message=message)  # fmt: skip
 
 
+# a dropped list's outcomes stay (they are history): shown under the list's id
+_LIST_NAME = "coalesce(l.name, '(dropped list ' || o.list_id || ')')"
+
+
 def _by_group(con: Any, base: str, scope: str, by: str) -> Result:
     if by == "RUN":
         sql = f"""
@@ -168,16 +172,16 @@ def _by_group(con: Any, base: str, scope: str, by: str) -> Result:
         columns = ["run_id", "list", "started_at", "scorer_kind", "scorer", "version", "leads", "won"]
     elif by == "LIST":
         sql = f"""
-            SELECT l.name, count(*), sum(o.outcome)
-            FROM ({base}) AS o JOIN {LISTS} AS l ON l.list_id = o.list_id
-            GROUP BY ALL ORDER BY l.name"""
+            SELECT {_LIST_NAME}, count(*), sum(o.outcome)
+            FROM ({base}) AS o LEFT JOIN {LISTS} AS l ON l.list_id = o.list_id
+            WHERE o.list_id IS NOT NULL GROUP BY ALL ORDER BY 1"""
         columns = ["list", "leads", "won"]
     else:
         sql = f"""
-            SELECT l.name, ll.segment, count(*), sum(o.outcome)
-            FROM ({base}) AS o JOIN {LIST_LEADS} AS ll ON ll.row_id = o.row_id
-            JOIN {LISTS} AS l ON l.list_id = o.list_id
-            GROUP BY ALL ORDER BY l.name, ll.segment NULLS LAST"""
+            SELECT {_LIST_NAME}, ll.segment, count(*), sum(o.outcome)
+            FROM ({base}) AS o LEFT JOIN {LIST_LEADS} AS ll ON ll.row_id = o.row_id
+            LEFT JOIN {LISTS} AS l ON l.list_id = o.list_id
+            WHERE o.list_id IS NOT NULL GROUP BY ALL ORDER BY 1, 2 NULLS LAST"""
         columns = ["list", "segment", "leads", "won"]
     table = []
     for row in con.execute(sql).fetchall():

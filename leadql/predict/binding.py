@@ -11,7 +11,7 @@ need; nothing here reads data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from leadql import params
@@ -491,16 +491,22 @@ class _Binder:
         return ident.value.lower() if ident is not None else "gbm"
 
     def at(self) -> datetime | None:
+        """`AT`, as a naive UTC timestamp (data times are UTC): a time with an offset is moved
+        to UTC, not stripped of its offset."""
         if self.stmt.at is None:
             return None
         value = self.ctx.value(self.stmt.at)
-        if isinstance(value, datetime):
-            return value
-        if hasattr(value, "isoformat") and not isinstance(value, str):
-            return datetime.fromisoformat(value.isoformat())
         try:
-            return datetime.fromisoformat(str(value).strip().replace("/", "-"))
-        except ValueError:
+            if isinstance(value, datetime):
+                at = value
+            elif hasattr(value, "isoformat") and not isinstance(value, str):
+                at = datetime.fromisoformat(value.isoformat())
+            else:
+                at = datetime.fromisoformat(str(value).strip().replace("/", "-"))
+            if at.tzinfo is not None:
+                at = at.astimezone(timezone.utc).replace(tzinfo=None)
+            return at
+        except (ValueError, OverflowError):
             raise self.fail(
                 LeadQLTypeError, f"{params.what(self.stmt.at, 'AT')} {params.shown(value)} is not a date or timestamp", self.stmt.at,
                 "e.g. AT '2026-11-01'",

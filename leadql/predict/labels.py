@@ -51,6 +51,11 @@ def prediction_time(con: Any, bound: BoundPredict) -> datetime:
     latest = None
     if parts:
         latest = con.sql(f"SELECT max(ts) FROM ({' UNION ALL '.join(parts)})").fetchall()[0][0]
+    if isinstance(latest, datetime) and latest > datetime.now() + timedelta(days=365):  # a stray far-future row
+        warning = (f"the latest timestamp in the data, {latest:%Y-%m-%d %H:%M}, is more than a year ahead, and it is "
+                   "the prediction time: give AT '...' to predict from another time")  # fmt: skip
+        if warning not in bound.warnings:
+            bound.warnings.append(warning)
     if latest is None:
         if bound.task.temporal:
             raise LeadQLExecutionError(
@@ -61,17 +66,21 @@ def prediction_time(con: Any, bound: BoundPredict) -> datetime:
     return latest
 
 
-def history_start(con: Any, bound: BoundPredict) -> datetime | None:
-    """The earliest timestamp of the target's tables: no anchor earlier than this is useful."""
+def history_span(con: Any, bound: BoundPredict) -> tuple[datetime | None, datetime | None]:
+    """The earliest and latest timestamps of the target's tables: no anchor earlier than the
+    first is useful, and no target window opening after the last holds anything."""
     parts = [
-        f"SELECT min(CAST({quote_ident(a.table.time_column)} AS TIMESTAMP)) AS ts FROM {a.table.relation}"
+        f"SELECT min(CAST({quote_ident(a.table.time_column)} AS TIMESTAMP)) AS lo, "
+        f"max(CAST({quote_ident(a.table.time_column)} AS TIMESTAMP)) AS hi FROM {a.table.relation}"
         for a in bound.target_aggs
         if a.table.time_column is not None
     ]
     if not parts:
-        return None
+        return None, None
     # clamped to year 1: DuckDB hands a BC timestamp to Python as text
-    return con.sql(f"SELECT greatest(min(ts), {FIRST_TIMESTAMP}) FROM ({' UNION ALL '.join(parts)})").fetchall()[0][0]
+    row = con.sql(f"SELECT greatest(min(lo), {FIRST_TIMESTAMP}), greatest(max(hi), {FIRST_TIMESTAMP}) "
+                  f"FROM ({' UNION ALL '.join(parts)})").fetchall()[0]  # fmt: skip
+    return row[0], row[1]
 
 
 def training_anchors(
@@ -81,7 +90,7 @@ def training_anchors(
     window = bound.window
     if window is None:
         return [at]
-    start = history_start(con, bound)
+    start, end = history_span(con, bound)
     ts = _literal(at)
     last_close = window.offset_sql(ts, -window.end)  # the newest anchor whose window has closed
     if settings.step is not None:
@@ -102,6 +111,12 @@ def training_anchors(
             f"no anchor before {at:%Y-%m-%d %H:%M} has a closed window after the data starts"
             + (f" ({start:%Y-%m-%d})" if start else ""),
             hint="use a shorter window, or a later AT",
+        )
+    if end is not None and end <= min(anchors):  # target windows open at anchor + start ≥ anchor
+        raise LeadQLExecutionError(
+            f"AT {at:%Y-%m-%d %H:%M} is after the data: the target's latest row ({end:%Y-%m-%d %H:%M}) "
+            f"comes before every training window opens (the earliest at {min(anchors):%Y-%m-%d %H:%M})",
+            hint="give an AT within the data, or leave AT out to predict from the latest timestamp",
         )
     return anchors
 

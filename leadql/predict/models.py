@@ -650,8 +650,20 @@ def _check_labels(y: np.ndarray, task_type: str, n: int) -> np.ndarray:
             yf = pd.to_numeric(pd.Series(y), errors="raise").to_numpy(np.float64)
         except (TypeError, ValueError):
             raise LeadQLExecutionError("a regression target must be numeric") from None
-        if np.isnan(yf).any():
-            raise LeadQLExecutionError("the regression target has missing values")
+        bad = ~np.isfinite(yf)
+        if bad.any():
+            example = yf[bad][0]
+            raise LeadQLExecutionError(
+                f"the regression target is {'missing' if np.isnan(example) else f'{example:g}'} in "
+                f"{int(bad.sum()):,} of {n:,} training examples",
+                hint="the aggregated column holds infinite or NaN values: filter them out inside the "
+                "aggregation, e.g. SUM(t.x WHERE t.x BETWEEN -1e300 AND 1e300, 0, 30, days)",
+            )
+        if yf.min() == yf.max():
+            raise LeadQLExecutionError(
+                f"every one of the {n:,} training examples has the target value {yf[0]:g}: there is nothing to learn",
+                hint="check the target, or use a longer history or a wider window",
+            )
         return yf
     # multiclass
     s = pd.Series(y)

@@ -10,7 +10,7 @@ from typing import Any
 
 from leadql.catalog.migrations import transaction
 from leadql.context import Context
-from leadql.errors import LeadQLExecutionError, LeadQLNameError
+from leadql.errors import LeadQLError, LeadQLExecutionError, LeadQLNameError
 from leadql.grammar import ast
 from leadql.grammar.parser import parse
 from leadql.predict import registry
@@ -36,6 +36,17 @@ def _check_writable(ctx: Context, stmt: ast.Statement, what: str) -> None:
 # ------------------------------------------------------------------------ PREDICT
 
 
+def _train(ctx: Context, bound: BoundPredict) -> tuple[Pipeline, Training]:
+    """`pipeline.train`; an error carries the statement's warnings in its hint (a warning, such
+    as a far-future row setting the prediction time, is often why training failed)."""
+    try:
+        return train(ctx.ws, bound, _settings(ctx))
+    except LeadQLError as e:
+        if bound.warnings:
+            e.hint = "; ".join([*([e.hint] if e.hint else []), *(f"note: {w}" for w in bound.warnings)])
+        raise
+
+
 def predict(ctx: Context, stmt: ast.Predict) -> Result:
     if stmt.model_name is not None:
         _check_writable(ctx, stmt, "AS MODEL")
@@ -44,7 +55,7 @@ def predict(ctx: Context, stmt: ast.Predict) -> Result:
     bound = bind_predict(ctx, stmt)
     if bound.model_name:
         _check_same_task(ctx, stmt, bound)
-    pipeline, info = train(ctx.ws, bound, _settings(ctx))
+    pipeline, info = _train(ctx, bound)
     table = score(ctx.ws, bound, pipeline)
     message = describe_training(bound, info, pipeline.model)
     message += f"; scored {_entities(table, bound):,} {bound.entity.name} at {info.prediction_time:%Y-%m-%d %H:%M}"
@@ -147,10 +158,20 @@ def _plan(bound: BoundPredict, info: Training) -> dict[str, Any]:
 def evaluate_predict(ctx: Context, stmt: ast.EvaluatePredict) -> Result:
     """Backtest: train on history and report the later slice's metrics; nothing is saved."""
     bound = bind_predict(ctx, stmt.statement)
-    pipeline, info = train(ctx.ws, bound, _settings(ctx))
+    pipeline, info = _train(ctx, bound)
     result = _metrics_result(pipeline.model.metrics)
     result.message = describe_training(bound, info, pipeline.model)
+    result.warnings = [*bound.warnings, *_not_saved(stmt.statement, "EVALUATE PREDICT")]
     return result
+
+
+def _not_saved(stmt: ast.Predict, what: str) -> list[str]:
+    """A warning when a statement that saves nothing is given AS MODEL or INTO LIST."""
+    ignored = [f"AS MODEL {stmt.model_name.value}"] if stmt.model_name else []
+    ignored += [f"INTO LIST {stmt.into_list.value}"] if stmt.into_list else []
+    if not ignored:
+        return []
+    return [f"{what} saves nothing: {' and '.join(ignored)} ignored (run the PREDICT itself to save)"]
 
 
 def explain_predict(ctx: Context, stmt: ast.Explain) -> Result:
@@ -194,7 +215,7 @@ def explain_predict(ctx: Context, stmt: ast.Explain) -> Result:
     lines.append(f"r2 := Train[{bound.algorithm}](r1) validation: the latest anchor slice")
     lines.append(f"r3 := Score[r2] at {at:%Y-%m-%d %H:%M:%S}" + (f" limit {bound.limit}" if bound.limit is not None else ""))
     if stmt.analyze:  # run it (nothing is saved) and add what happened
-        pipeline, info = train(ctx.ws, bound, _settings(ctx))
+        pipeline, info = _train(ctx, bound)
         table = score(ctx.ws, bound, pipeline)
         lines.append("actual:")
         lines.append(f"  r0: {info.examples:,} examples" + (f", {info.positives:,} positive" if info.positives is not None else "")
@@ -203,7 +224,9 @@ def explain_predict(ctx: Context, stmt: ast.Explain) -> Result:
                      + (f"; {len(info.skipped)} candidates skipped" if info.skipped else ""))
         lines.append(f"  r2: {describe_training(bound, info, pipeline.model)}; {info.seconds.get('training', 0):.2f}s")
         lines.append(f"  r3: {table.num_rows:,} rows")
-    return Result.from_rows(["plan"], [(line,) for line in lines if line])
+    result = Result.from_rows(["plan"], [(line,) for line in lines if line])
+    result.warnings = [*bound.warnings, *_not_saved(stmt.statement, "EXPLAIN ANALYZE PREDICT" if stmt.analyze else "EXPLAIN PREDICT")]
+    return result
 
 
 def _linked(bound: BoundPredict) -> list[Any]:
@@ -232,8 +255,14 @@ def evaluate_model(ctx: Context, stmt: ast.EvaluateModel) -> Result:
         from leadql.predict import evaluate
 
         path = ctx.text_value(stmt.plot, "PLOT")
+        where = stmt.plot if isinstance(stmt.plot, ast.Node) else stmt  # a literal has no span of its own
+        if not path.strip():
+            raise ctx.fail(LeadQLExecutionError, "PLOT needs a file name", where, hint="e.g. PLOT 'lift.png'")
         target = ctx.ws.base_dir / path  # an absolute path stays as it is
-        evaluate.plot(version.metrics, target, title=f"{version.name} v{version.version}")
+        try:
+            evaluate.plot(version.metrics, target, title=f"{version.name} v{version.version}")
+        except LeadQLError as e:
+            raise ctx.located(e, where) from None
         result.message += f"; plot written to {path}"
     return result
 
@@ -345,7 +374,7 @@ def retrain(ctx: Context, stmt: ast.Retrain) -> Result:
     values, changed = _retrain_params(ctx, stmt, saved, getattr(old.payload(), "params", None) or {})
     inner = Context(ctx.ws, values, old.statement)
     bound = bind_predict(inner, saved)
-    pipeline, info = train(ctx.ws, bound, _settings(ctx))
+    pipeline, info = _train(ctx, bound)
     pipeline.params = values
     metric, before = registry.headline(old.metrics, old.task_type)
     _, after = registry.headline(pipeline.model.metrics, bound.task_type)
