@@ -285,7 +285,7 @@ class _Planner:
             nd, rows = prof.distinct.get(col, 0), max(prof.rows, 1)
             idish = (_is_integer(typ) or _is_string(typ)) and prof.rows >= 20 and nd >= ID_RATIO * rows
             if idish or (ID_NAME.search(col) and nd > 20):
-                self.skipped.append(f"{where}: looks like an identifier ({nd} distinct in {rows} rows)")
+                self.skipped.append(f"{where}: looks like an identifier (about {min(nd, rows):,} distinct values in {rows:,} rows)")
                 continue
             if nd <= 1:
                 self.skipped.append(f"{where}: constant")
