@@ -352,7 +352,8 @@ def shop(tmp_path_factory):
 def test_ranking_beats_popularity_on_planted_category_affinity(shop):
     query = "LIST_DISTINCT(orders.product_id, 0, 30, days) RANK TOP 3 FOR EACH customers.customer_id"
     table = shop.execute(f"PREDICT {query}").to_pandas()
-    assert list(table.columns) == ["customer_id", "product_id", "score", "rank"]
+    assert list(table.columns) == ["customer_id", "product_id", "score", "rank", "reasons"]
+    assert table["reasons"].str.contains("=").all()  # "pair_count_all=3 (+0.12); ..."
     per_customer = table.groupby("customer_id")["rank"].agg(list)
     assert all(ranks == list(range(1, len(ranks) + 1)) and len(ranks) <= 3 for ranks in per_customer)
     assert table.groupby("customer_id")["score"].apply(lambda s: s.is_monotonic_decreasing).all()
@@ -539,7 +540,7 @@ def test_classify_a_column_and_a_list_of_items(crm_ws):
     labels = crm_ws.execute(
         "PREDICT LIST_DISTINCT(events.type, 0, 30, days) CLASSIFY FOR leads.lead_id IN (3, 5, 8, 13)"
     ).to_pandas()
-    assert list(labels.columns) == ["lead_id", "type", "prediction", "score", "rank"]
+    assert list(labels.columns) == ["lead_id", "type", "prediction", "score", "rank", "reasons"]
     assert labels["prediction"].all() and (labels["score"] >= 0.5).all()  # the labels predicted to apply
     top = crm_ws.execute(
         "PREDICT LIST_DISTINCT(events.type, 0, 30, days) CLASSIFY TOP 3 FOR leads.lead_id IN (3, 5, 8, 13)"

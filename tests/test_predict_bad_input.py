@@ -97,7 +97,7 @@ def test_a_repeated_key_value_counts_its_entity_once(ws, small_crm, tmp_path):
     ("PREDICT FIRST(events.type, 0, 30, days) RANK TOP 2 FOR EACH leads.lead_id",
      ["lead_id", "prediction", "score", "rank", "reasons"]),
     ("PREDICT LIST_DISTINCT(events.type, 0, 30, days) RANK TOP 2 FOR EACH leads.lead_id",
-     ["lead_id", "type", "score", "rank"]),
+     ["lead_id", "type", "score", "rank", "reasons"]),
     ("PREDICT SUM(events.amount, 0, 30, days) FORECAST 2 TIMEFRAMES FOR EACH leads.lead_id",
      ["lead_id", "timeframe", "window_start", "window_end", "prediction", "rank", "reasons"]),
 ])  # fmt: skip
@@ -123,7 +123,7 @@ def test_items_named_like_the_entity_key_get_the_table_name(ws):
     table = ws.execute(
         "PREDICT LIST_DISTINCT(events.lead_id, 0, 30, days) RANK TOP 2 FOR EACH leads.lead_id LIMIT 4"
     ).table
-    assert table.column_names == ["lead_id", "events_lead_id", "score", "rank"]
+    assert table.column_names == ["lead_id", "events_lead_id", "score", "rank", "reasons"]
 
 
 def test_a_prediction_time_before_any_history_is_a_clear_error(ws):

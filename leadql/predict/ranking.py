@@ -198,7 +198,7 @@ def score(ws: Any, bound: BoundPredict, pipeline: Any, at: datetime, temps: Any)
         column = agg.table.column(pipeline.ranking["item"]) or pipeline.ranking["item"]
         classify = {"prediction": pa.bool_()} if pipeline.ranking.get("classify") else {}
         return empty_scores(con, bound, **{item: arrow_type(con, agg.table.columns[column])}, **classify,
-                            score=pa.float64(), rank=pa.int64())  # fmt: skip
+                            score=pa.float64(), rank=pa.int64(), reasons=pa.string())  # fmt: skip
     with openmp_threads(len(frame), len(PAIR_FEATURES) + len(entity_names)):
         frame["score"] = models.predict(pipeline.model, frame[list(PAIR_FEATURES) + entity_names])
     frame["rank"] = frame.groupby("entity_id")["score"].rank(ascending=False, method="first").astype("int64")
@@ -211,7 +211,10 @@ def score(ws: Any, bound: BoundPredict, pipeline: Any, at: datetime, temps: Any)
     else:
         top = frame[frame["rank"] <= k]
     top = top.sort_values(["entity_id", "rank"])
-    out = top[columns].rename(columns={"entity_id": key, "item": item})
     if bound.limit is not None:
-        out = out.head(bound.limit)
+        top = top.head(bound.limit)
+    out = top[columns].rename(columns={"entity_id": key, "item": item})
+    # why this item for this entity: the pair's history and popularity, the entity's features
+    # (only for the rows returned: reasons cost a few predictions per row)
+    out["reasons"] = models.reasons(pipeline.model, top[list(PAIR_FEATURES) + entity_names])
     return pa.Table.from_pandas(out.reset_index(drop=True), preserve_index=False)
