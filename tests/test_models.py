@@ -522,6 +522,40 @@ def test_compiled_tree_walk_regression_is_bit_identical_to_sklearns():
     np.testing.assert_array_equal(walked, models._hgb_raw(model.estimator, E, 1))
 
 
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_compiled_reason_deltas_equal_rescoring_each_probe(trained, binary_data, task, monkeypatch):
+    """reasons' deltas from treewalk.raw_deltas (one walk; a probe re-walks only the trees that
+    split on it) equal re-scoring every row with each probed feature at its baseline, to
+    rounding; so the reasons are the same."""
+    pytest.importorskip("numba")
+    from leadql.predict import treewalk
+
+    if task == "binary":
+        model = trained["gbm"]
+        _, (X, _, _) = binary_data
+        X = pd.concat([X] * 8, ignore_index=True)
+        X.loc[::7, "plan"] = "platinum"
+        X.loc[::11, "signal"] = np.nan
+    else:
+        Xr, yr, tr = make_regression(3000, 4)
+        model = models.train(Xr, yr, tr, task_type="regression", algorithm="gbm", categorical=["kind"])
+        X, _, _ = make_regression(treewalk.MIN_ROWS + 5, 5)
+        X.loc[::9, "kind"] = None
+    assert len(X) >= treewalk.MIN_ROWS
+    E = model.encoder.transform(X)
+    base = model.encoder.encode_values(model.baseline)
+    probe = [f for f, _ in model.importance][: models.REASON_FEATURES]
+    fast = models._fast_deltas(model, E.copy(), base, probe)
+    assert fast is not None and np.abs(fast).max() > 0
+    monkeypatch.setattr(models, "_fast_deltas", lambda *a: None)
+    slow = models._deltas(model, E.copy(), base, probe, 1)
+    np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-12)
+    monkeypatch.undo()
+    explained = models.reasons(model, X)
+    monkeypatch.setattr(models, "_fast_deltas", lambda *a: None)
+    assert explained == models.reasons(model, X)
+
+
 def _awkward_frame(X: pd.DataFrame) -> pd.DataFrame:
     """X with every kind of column the encoder meets: ints, nullable ints, booleans, numbers as
     objects, unseen and missing categories."""

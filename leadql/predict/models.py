@@ -1045,6 +1045,9 @@ def _deltas(model, E: np.ndarray, base_enc: np.ndarray, probe: list[str], n_thre
     """score(row) − score(row with feature f at its baseline), for each probed f (columns)."""
     if model.algorithm == "logistic" and model.task_type != "multiclass_classification":
         return _linear_deltas(model, E, base_enc, probe)
+    fast = _fast_deltas(model, E, base_enc, probe)
+    if fast is not None:
+        return fast
     rows = np.arange(len(E))
     own = _scores_from_encoded(model, E, n_threads)
     chosen = None
@@ -1060,6 +1063,32 @@ def _deltas(model, E: np.ndarray, base_enc: np.ndarray, probe: list[str], n_thre
         out[:, j] = own - (s[rows, chosen] if chosen is not None else s)
         E[:, start:stop] = saved
     return out
+
+
+def _fast_deltas(model, E: np.ndarray, base_enc: np.ndarray, probe: list[str]) -> np.ndarray | None:
+    """`_deltas` from the compiled walk (treewalk.raw_deltas): the raw score with each probed
+    feature at its baseline in one walk, then the same link and calibration as scoring. None
+    when the walk cannot take the model (numba missing, multiclass, few rows, a feature of
+    several encoded columns)."""
+    if not getattr(model, "fast_path", False) or model.task_type == "multiclass_classification":
+        return None
+    slices = [model.encoder.slices_[f] for f in probe]
+    if any(stop - start != 1 for start, stop in slices):
+        return None
+    from leadql.predict import treewalk
+
+    columns = np.array([start for start, _ in slices], np.int64)
+    walked = treewalk.raw_deltas(model.estimator, E, columns, base_enc[columns], SCORE_THREADS)
+    if walked is None:
+        return None
+    raw, deltas = walked
+    probed = (raw[:, None] + deltas).reshape(-1)
+
+    def finish(r: np.ndarray) -> np.ndarray:
+        r = _sigmoid(r) if model.task_type != "regression" else r
+        return model.calibrator(r) if model.calibrator is not None else r
+
+    return finish(raw)[:, None] - finish(probed).reshape(deltas.shape)
 
 
 def _linear_deltas(model, E: np.ndarray, base_enc: np.ndarray, probe: list[str]):
