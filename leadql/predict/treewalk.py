@@ -35,8 +35,7 @@ MIN_ROWS = 20_000  # below this scikit-learn's walk is quick enough (and numba n
 BLOCK = 8  # rows stepping down a tree together (measured: 6-8 best, 16 and 32 slower)
 MISSING_CODE = 255  # scikit-learn's missing-values bin: never a category of a fitted model
 _FLAT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_KERNEL: list[Any] = []
-_DELTA_KERNEL: list[Any] = []
+_KERNEL: list[Any] = []  # [walk, walk_deltas], once compiled
 
 # the packed word of a node: feature | right-mask row << 16 | NaN goes right << 40 | child offset << 41
 _FEATURE_BITS, _MASK_SHIFT, _NAN_SHIFT, _CHILD_SHIFT = 16, 16, 40, 41
@@ -204,8 +203,20 @@ def raw_deltas(est: Any, E: np.ndarray, columns: np.ndarray, values: np.ndarray,
 def _kernel() -> Any:
     """The compiled walk (numba is imported, and the walk compiled or loaded from its cache, on
     first use only)."""
-    if _KERNEL:
-        return _KERNEL[0]
+    if not _KERNEL:
+        _compile()
+    return _KERNEL[0]
+
+
+def _delta_kernel() -> Any:
+    """The walk of `raw_deltas` (compiled on first use)."""
+    if not _KERNEL:
+        _compile()
+    return _KERNEL[1]
+
+
+def _compile() -> None:
+    """Both walks, sharing how a block of rows is loaded and how a row steps down one level."""
     from numba import njit, prange
 
     block = BLOCK  # a compile-time constant: the per-row loops unroll
@@ -213,22 +224,35 @@ def _kernel() -> Any:
     mask_shift, nan_shift, child_shift = _MASK_SHIFT, _NAN_SHIFT, _CHILD_SHIFT
     feature_mask, row_mask = (1 << _FEATURE_BITS) - 1, (1 << (_NAN_SHIFT - _MASK_SHIFT)) - 1
 
+    @njit(inline="always", nogil=True)
+    def load(X, lo, rows, categorical, x, code):
+        """The block's rows side by side, whatever X's memory order, and their category codes."""
+        for k in range(rows):
+            for j in range(X.shape[1]):
+                v = X[lo + k, j]
+                x[k, j] = v
+                if categorical[j]:  # missing or negative: the missing code
+                    code[k, j] = missing if (np.isnan(v) or v < 0) else np.uint8(np.int64(v))
+
+    @njit(inline="always", nogil=True)
+    def step(i, w, v, c, threshold, right_masks):
+        """The node after node i (packed word w) for a row whose value at its feature is v
+        (category code c): branch-free."""
+        right = ((v > threshold[i]) | ((v != v) & (((w >> nan_shift) & 1) == 1))
+                 | (((right_masks[(w >> mask_shift) & row_mask, c >> 5] >> (c & 31)) & 1) == 1))
+        return i + (w >> child_shift) + right
+
     @njit(parallel=True, cache=True, nogil=True)
     def walk(X, roots, depth, word, threshold, right_masks, categorical, value, baseline, out):
         n, p = X.shape
         for b in prange((n + block - 1) // block):
             lo = b * block
             rows = min(n, lo + block) - lo
-            x = np.zeros((block, p))  # the block's rows side by side, whatever X's memory order
-            code = np.zeros((block, p), np.uint8)  # and their category codes
+            x = np.zeros((block, p))
+            code = np.zeros((block, p), np.uint8)
             acc = np.full(block, baseline)
             node = np.empty(block, np.int64)
-            for k in range(rows):
-                for j in range(p):
-                    v = X[lo + k, j]
-                    x[k, j] = v
-                    if categorical[j]:  # missing or negative: the missing code
-                        code[k, j] = missing if (np.isnan(v) or v < 0) else np.uint8(np.int64(v))
+            load(X, lo, rows, categorical, x, code)
             for t in range(roots.size):
                 for k in range(block):
                     node[k] = roots[t]
@@ -237,37 +261,19 @@ def _kernel() -> Any:
                         i = node[k]
                         w = word[i]
                         f = w & feature_mask
-                        v = x[k, f]
-                        c = code[k, f]
-                        right = ((v > threshold[i]) | ((v != v) & (((w >> nan_shift) & 1) == 1))
-                                 | (((right_masks[(w >> mask_shift) & row_mask, c >> 5] >> (c & 31)) & 1) == 1))
-                        node[k] = i + (w >> child_shift) + right
+                        node[k] = step(i, w, x[k, f], code[k, f], threshold, right_masks)
                 for k in range(block):
                     acc[k] += value[node[k]]
             for k in range(rows):
                 out[lo + k] = acc[k]
 
-    _KERNEL.append(walk)
-    return walk
-
-
-def _delta_kernel() -> Any:
-    """The walk of `raw_deltas`: `_kernel`'s walk, and per tree a second, predicated walk for
-    each probe the tree splits on, reading the probe's value at its column (compiled on first
-    use). Walking on only from the first node of each row's path that tests the column (the
-    path above it is the same) measured slower, 0.85 s against 0.68 s per 100k rows × 12 probes
-    × 81 trees: the per-row search branches where this walk does not."""
-    if _DELTA_KERNEL:
-        return _DELTA_KERNEL[0]
-    from numba import njit, prange
-
-    block, missing = BLOCK, MISSING_CODE
-    mask_shift, nan_shift, child_shift = _MASK_SHIFT, _NAN_SHIFT, _CHILD_SHIFT
-    feature_mask, row_mask = (1 << _FEATURE_BITS) - 1, (1 << (_NAN_SHIFT - _MASK_SHIFT)) - 1
-
     @njit(parallel=True, cache=True, nogil=True)
-    def walk(X, roots, depth, word, threshold, right_masks, categorical, value, baseline,
-             columns, values, codes, ptr, uses, raw, deltas):  # fmt: skip
+    def walk_deltas(X, roots, depth, word, threshold, right_masks, categorical, value, baseline,
+                    columns, values, codes, ptr, uses, raw, deltas):  # fmt: skip
+        """`walk`, and per tree a second walk for each probe the tree splits on, reading the
+        probe's value at its column. (Walking on only from the first node of each row's path
+        that tests the column measured slower, 0.85 s against 0.68 s per 100k rows × 12 probes
+        × 81 trees: the per-row search branches where this walk does not.)"""
         n, p = X.shape
         m = columns.size
         for b in prange((n + block - 1) // block):
@@ -279,12 +285,7 @@ def _delta_kernel() -> Any:
             d = np.zeros((block, m))
             node = np.empty(block, np.int64)
             own = np.empty(block)
-            for k in range(rows):
-                for j in range(p):
-                    v = X[lo + k, j]
-                    x[k, j] = v
-                    if categorical[j]:
-                        code[k, j] = missing if (np.isnan(v) or v < 0) else np.uint8(np.int64(v))
+            load(X, lo, rows, categorical, x, code)
             for t in range(roots.size):
                 for k in range(block):
                     node[k] = roots[t]
@@ -293,11 +294,7 @@ def _delta_kernel() -> Any:
                         i = node[k]
                         w = word[i]
                         f = w & feature_mask
-                        v = x[k, f]
-                        c = code[k, f]
-                        right = ((v > threshold[i]) | ((v != v) & (((w >> nan_shift) & 1) == 1))
-                                 | (((right_masks[(w >> mask_shift) & row_mask, c >> 5] >> (c & 31)) & 1) == 1))
-                        node[k] = i + (w >> child_shift) + right
+                        node[k] = step(i, w, x[k, f], code[k, f], threshold, right_masks)
                 for k in range(block):
                     own[k] = value[node[k]]
                     acc[k] += own[k]
@@ -312,11 +309,8 @@ def _delta_kernel() -> Any:
                             w = word[i]
                             f = w & feature_mask
                             probed = f == col
-                            v = pv if probed else x[k, f]
-                            c = pc if probed else code[k, f]
-                            right = ((v > threshold[i]) | ((v != v) & (((w >> nan_shift) & 1) == 1))
-                                     | (((right_masks[(w >> mask_shift) & row_mask, c >> 5] >> (c & 31)) & 1) == 1))
-                            node[k] = i + (w >> child_shift) + right
+                            node[k] = step(i, w, pv if probed else x[k, f], pc if probed else code[k, f],
+                                           threshold, right_masks)  # fmt: skip
                     for k in range(block):
                         d[k, j] += value[node[k]] - own[k]
             for k in range(rows):
@@ -324,5 +318,4 @@ def _delta_kernel() -> Any:
                 for j in range(m):
                     deltas[lo + k, j] = d[k, j]
 
-    _DELTA_KERNEL.append(walk)
-    return walk
+    _KERNEL[:] = [walk, walk_deltas]
