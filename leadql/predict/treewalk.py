@@ -242,6 +242,18 @@ def _compile() -> None:
                  | (((right_masks[(w >> mask_shift) & row_mask, c >> 5] >> (c & 31)) & 1) == 1))
         return i + (w >> child_shift) + right
 
+    @njit(inline="always", nogil=True)
+    def descend(root, levels, word, threshold, right_masks, x, code, node):
+        """The block's rows from `root` down `levels` levels: node[k] is row k's leaf."""
+        for k in range(block):
+            node[k] = root
+        for _ in range(levels):
+            for k in range(block):
+                i = node[k]
+                w = word[i]
+                f = w & feature_mask
+                node[k] = step(i, w, x[k, f], code[k, f], threshold, right_masks)
+
     @njit(parallel=True, cache=True, nogil=True)
     def walk(X, roots, depth, word, threshold, right_masks, categorical, value, baseline, out):
         n, p = X.shape
@@ -254,14 +266,7 @@ def _compile() -> None:
             node = np.empty(block, np.int64)
             load(X, lo, rows, categorical, x, code)
             for t in range(roots.size):
-                for k in range(block):
-                    node[k] = roots[t]
-                for _ in range(depth[t]):
-                    for k in range(block):
-                        i = node[k]
-                        w = word[i]
-                        f = w & feature_mask
-                        node[k] = step(i, w, x[k, f], code[k, f], threshold, right_masks)
+                descend(roots[t], depth[t], word, threshold, right_masks, x, code, node)
                 for k in range(block):
                     acc[k] += value[node[k]]
             for k in range(rows):
@@ -287,14 +292,7 @@ def _compile() -> None:
             own = np.empty(block)
             load(X, lo, rows, categorical, x, code)
             for t in range(roots.size):
-                for k in range(block):
-                    node[k] = roots[t]
-                for _ in range(depth[t]):
-                    for k in range(block):
-                        i = node[k]
-                        w = word[i]
-                        f = w & feature_mask
-                        node[k] = step(i, w, x[k, f], code[k, f], threshold, right_masks)
+                descend(roots[t], depth[t], word, threshold, right_masks, x, code, node)
                 for k in range(block):
                     own[k] = value[node[k]]
                     acc[k] += own[k]
