@@ -224,6 +224,18 @@ def test_read_only_workspace_can_estimate_but_not_buy(sample, tmp_path):
         ("FIND 10 leads WITH email, hhi FRESHER THAN 3 DAYS BUDGET 5", "FRESHER THAN 3 DAYS is not reachable", None),
         ("FIND 10 leads WITH email WHERE state = 'Atlantis' BUDGET 5", "not a valid state", None),
         ("FIND 10 leads WITH email FROM SOURCES leads BUDGET 5", "no source named `leads`", "own table"),
+        # conditions DuckDB cannot evaluate fail at the condition, before anything is bought
+        ("FIND 10 leads WITH email WHERE lower(fico) = 'x' BUDGET 50", "lower(INTEGER)", "nothing was bought"),
+        ("FIND 10 leads WITH email WHERE round(fico, 'x') > 3 BUDGET 50", "cannot be evaluated", "argument types"),
+        ("FIND 10 leads WITH email WHERE birth_date > DATE '2020-13-45' BUDGET 50", "date field value out of range", None),
+        ("FIND 10 leads WITH email WHERE zip LIKE 5 BUDGET 50", "cannot be evaluated", None),
+        ("FIND 10 leads WITH email WHERE regexp_matches(email, '([') BUDGET 50", "missing ]", None),
+        ("FIND 10 leads WITH email WHERE fico * 99999999999 * 99999999999 > 1 BUDGET 50", "Overflow", None),
+        ("FIND 10 leads WITH email WHERE fico + NULL > 1 BUDGET 50", "never true", None),
+        # conditions that no lead can meet: refused, not bought against
+        ("FIND 10 leads WITH email WHERE fico = NULL BUDGET 50", "no lead can satisfy the request", None),
+        ("FIND 10 leads WITH email WHERE email LIKE NULL BUDGET 50", "`LIKE NULL` is never true", "IS NULL"),
+        ("FIND 10 leads WITH email WHERE fico NOT IN (700, NULL) BUDGET 50", "NOT IN a list holding NULL", None),
     ],
 )
 def test_bad_requests_get_clear_errors(ws, statement, message, hint):

@@ -103,6 +103,7 @@ def bind_find(ctx: Context, stmt: ast.Find) -> BoundFind:
 
     compiler = PredicateCompiler(categories, ctx.params, text, normalize=_normalizer(ctx))
     predicates = compiler.conjuncts(clauses.where)
+    _check_evaluable(ctx, predicates, categories)
     required = list(attributes)
     for p in predicates:
         required += sorted(c for c in p.categories if c not in required)
@@ -167,6 +168,56 @@ def bind_find(ctx: Context, stmt: ast.Find) -> BoundFind:
         optimize=clauses.optimize or "COST", estimate=clauses.estimate, into_list=into, scorer=scorer,
         warnings=warnings,
     )  # fmt: skip
+
+
+def _sample(type_sql: str, k: int) -> str:
+    """A plain value of a category's type (k = 1, 2): one that casts, divides and takes logs."""
+    base = type_sql.upper().split("(")[0].strip()
+    if base in ("DATE", "TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "TIMESTAMPTZ", "DATETIME"):
+        return f"CAST(DATE '2000-01-0{k}' AS {type_sql})"
+    if base in ("BOOLEAN", "BOOL"):
+        return "true" if k == 1 else "false"
+    if base in ("VARCHAR", "TEXT", "STRING", "CHAR"):
+        return f"'{k}'"
+    if base.endswith("INT") or base in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "DOUBLE",
+                                         "FLOAT", "REAL", "DECIMAL", "NUMERIC", "UBIGINT", "UINTEGER"):
+        return f"CAST({k} AS {type_sql})"
+    return f"CAST(NULL AS {type_sql})"
+
+
+def _check_evaluable(ctx: Context, predicates: list[Predicate], categories: dict[str, CategoryDef]) -> None:
+    """Each condition run by DuckDB over a row of NULLs and two rows of plain values of its
+    categories' types, before any money is spent: a function given the wrong types
+    (`lower(fico)`), a constant DuckDB cannot read (`DATE '2020-13-45'`, `round(fico, 'x')`) or a
+    bad pattern fails here, at the condition, rather than at every source after the first
+    records were bought; and a condition that is NULL whatever the values (`fico > 1/0`) can
+    never hold."""
+    import duckdb
+
+    from leadql.connectors.base import duckdb_detail, quote_ident
+
+    for p in predicates:
+        typed = [categories[c.lower()] for c in sorted(p.categories) if c.lower() in categories]
+
+        def row(value: Any, typed: list[CategoryDef] = typed) -> str:
+            return ", ".join(f"{value(c)} AS {quote_ident(c.name)}" for c in typed) or "1 AS _"
+
+        rows = [row(lambda c: f"CAST(NULL AS {c.type})")] + [row(lambda c, k=k: _sample(c.type, k)) for k in (1, 2)]
+        sql = " UNION ALL ".join(f"SELECT ({p.sql}) AS v FROM (SELECT {r}) AS t" for r in rows)
+        try:
+            results = [r[0] for r in ctx.con.execute(sql).fetchall()]
+        except duckdb.Error as e:
+            raise LeadQLTypeError(
+                f"this condition cannot be evaluated: {duckdb_detail(e)}", span=p.node.span, text=ctx.text,
+                hint="check the functions' argument types and the constants (DESCRIBE CATEGORY shows a "
+                "category's type); nothing was bought",
+            ) from None
+        if typed and all(v is None for v in results):
+            raise LeadQLConstraintError(
+                "this condition is never true: it has no value whatever the lead's values "
+                "(a part of it is always NULL, such as a division by zero)", span=p.node.span, text=ctx.text,
+                hint="rewrite the condition; nothing was bought",
+            )  # fmt: skip
 
 
 def _scorer(ctx: Context, stmt: ast.Find, pool: list[DataDef]) -> Scorer | None:

@@ -184,6 +184,10 @@ def selectivity(node: ast.Expr, stats: dict[str, Any], values: dict[int, Any] | 
     column, values, op = _shape(node, values)
     if column is None:
         return DEFAULT_SELECTIVITY
+    if op in ("=", "!=") and values[0] is None:  # `= NULL` is IS NULL, `!= NULL` IS NOT NULL
+        return 0.0 if op == "=" else 1.0
+    if op == "not in" and None in values:  # SQL: x NOT IN (…, NULL) is never true
+        return 0.0
     entry = stats.get(column.lower(), {})
     if op in ("between", "not between"):
         cdf = _cdf(entry)

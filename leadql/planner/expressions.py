@@ -110,6 +110,9 @@ class PredicateCompiler:
             return exp.not_(test) if node.negated else test
         if isinstance(node, ast.InList):
             items = self._in_items(node)
+            if node.negated and any(self._is_null(i) for i in items):
+                raise LeadQLTypeError("NOT IN a list holding NULL is never true (SQL cannot rule out the missing value)",
+                                      span=node.span, text=self.text, hint="leave NULL out of the list")  # fmt: skip
             for item in items:
                 self._check_comparable(node.operand, item, node)
             test = exp.In(this=self.compile(node.operand),
@@ -179,8 +182,11 @@ class PredicateCompiler:
 
     def _text_match(self, node: ast.TextMatch) -> Any:
         exp = self.exp
-        left, pattern = self.compile(node.operand), self.compile(node.pattern)
         op = node.op.upper()
+        if self._is_null(node.pattern):
+            raise LeadQLTypeError(f"`{op} NULL` is never true: a missing pattern matches nothing",
+                                  span=node.span, text=self.text, hint="test for a missing value with IS NULL")  # fmt: skip
+        left, pattern = self.compile(node.operand), self.compile(node.pattern)
         if op == "LIKE":
             test = exp.Like(this=left, expression=pattern)
         elif op == "ILIKE":
