@@ -292,3 +292,35 @@ def test_asking_for_more_than_exists_stops_when_supply_runs_out(tmp_path):
     assert any("no more people" in w for w in result.warnings)
     # the matching scores records, then one income and one phone record per delivered lead
     assert result.cost <= Decimal("0.01") * (matching + 2 * complete)
+
+
+def test_a_shortfall_is_warned_of_exactly_when_the_estimate_is_short(ws):
+    for n in (5, 50):
+        estimate = ws.execute(f"FIND {n} leads WITH email BUDGET 100 ESTIMATE")
+        short = any("fewer than" in w for w in estimate.warnings)
+        assert short == (f"about {n} of {n} leads" not in estimate.message), (estimate.message, estimate.warnings)
+
+
+def test_money_is_exact_in_micro_dollars_however_records_are_bought():
+    """A price per several records (PRICE 1 PER 3 RECORDS) totals exactly: the ledger charges
+    the rounded price of all records bought less that of the earlier ones, in micro-dollars,
+    as the warehouse stores it; and never spends past the budget for the rounding."""
+    from decimal import Decimal
+
+    from leadql.executor.ledger import Ledger
+
+    ledger = Ledger(Decimal(1))
+    ledger.open("third", Decimal(1) / Decimal(3), Decimal(0), None)
+    charged = []
+    for key in ("a", "b", "c"):
+        before = ledger.spent
+        ledger.charge_records("third", [key])
+        charged.append(ledger.spent - before)
+    assert charged == [Decimal("0.333333"), Decimal("0.333334"), Decimal("0.333333")]
+    assert ledger.spent == Decimal("1.000000") and ledger.accounts["third"].amount == Decimal("1.000000")
+    assert ledger.affordable("third", 10) == 0
+    tight = Ledger(Decimal("0.333333"))
+    tight.open("third", Decimal(1) / Decimal(3), Decimal(0), None)
+    assert tight.affordable("third", 5) == 1  # 0.333333 buys one record, not two
+    tight.charge_records("third", ["a"])
+    assert tight.spent == tight.budget

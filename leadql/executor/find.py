@@ -794,7 +794,7 @@ class FindRun:
         from leadql.warehouse import RunRecord, SourceSpend
 
         state, bound = self.state, self.bound
-        spend = [SourceSpend(a.name, a.records, a.queries, a.records * a.price_record + a.queries * a.price_query,
+        spend = [SourceSpend(a.name, a.records, a.queries, a.amount,
                              a.price_record, a.price_query, a.quality)
                  for a in state.ledger.accounts.values()]  # fmt: skip
         return RunRecord(

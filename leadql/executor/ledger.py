@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from leadql.errors import LeadQLBudgetError
+
+MICRO = Decimal("0.000001")  # money is kept, stored and charged in micro-dollars
+
+
+def micro(amount: Decimal) -> Decimal:
+    """`amount` rounded to the micro-dollar (half up), as the warehouse stores it."""
+    return amount.quantize(MICRO, rounding=ROUND_HALF_UP)
 
 
 @dataclass
@@ -51,17 +58,28 @@ class Ledger:
             return 0
         if account.price_record <= 0:
             return wanted
-        return max(0, min(wanted, int(left / account.price_record)))
+        k = max(0, min(wanted, int(left / account.price_record) + 1))  # rounding may fit one more
+        while k and self._records_cost(account, k) > left:  # the micro-dollar rounding
+            k -= 1
+        return k
+
+    @staticmethod
+    def _records_cost(account: SourceAccount, k: int) -> Decimal:
+        """What k more records of the account cost: the rounded price of all its records after
+        them less that of those before, so that a price per several records (PRICE 1 PER 3
+        RECORDS) totals exactly however the records were bought."""
+        return micro(account.price_record * (account.records + k)) - micro(account.price_record * account.records)
 
     def can_query(self, name: str) -> bool:
-        return self.accounts[name].price_query <= self.remaining
+        return micro(self.accounts[name].price_query) <= self.remaining
 
     def charge_query(self, name: str) -> None:
         with self._lock:
             account = self.accounts[name]
-            self._spend(account.price_query, f"a query to {name}")
+            price = micro(account.price_query)
+            self._spend(price, f"a query to {name}")
             account.queries += 1
-            account.amount += account.price_query
+            account.amount += price
 
     def new_keys(self, name: str, keys: list[str]) -> list[str]:
         """The keys of `keys` not yet paid for (in order, without repeats)."""
@@ -72,7 +90,7 @@ class Ledger:
         """Pay for these records (keys must be new; see `new_keys`)."""
         with self._lock:
             account = self.accounts[name]
-            amount = account.price_record * len(keys)
+            amount = self._records_cost(account, len(keys))
             self._spend(amount, f"{len(keys):,} records of {name}")
             account.records += len(keys)
             account.amount += amount

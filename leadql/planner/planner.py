@@ -400,12 +400,18 @@ def _why_not(chosen: Plan, alt: Plan, objective: str, count: int | None) -> str:
     return "; ".join(reasons)
 
 
+def _about(expected: float) -> int:
+    """An expected count as the whole number of leads the message shows ("about 5 of 5"): a
+    shortfall is warned of only when that number is short."""
+    return round(expected)
+
+
 def _shortfall(chosen: Plan, count: int | None, budget: Decimal | None, rescore: Any) -> list[str]:
-    if count is None or math.floor(chosen.expected_count) >= count:
+    if count is None or _about(chosen.expected_count) >= count:
         return []
     unlimited = rescore(chosen.driver, chosen.sources, count, None)
-    expected = math.floor(chosen.expected_count)
-    if math.floor(unlimited.expected_count) >= count and budget is not None:
+    expected = _about(chosen.expected_count)
+    if _about(unlimited.expected_count) >= count and budget is not None:
         return [f"BUDGET {budget} buys about {expected:,} of the {count:,} leads asked for; "
                 f"about ${money(unlimited.cost):,} would buy them all"]
     return [f"the sources hold about {expected:,} leads matching the request, "
