@@ -157,6 +157,16 @@ def test_save_show_describe_drop_and_their_errors(ws) -> None:
         ws.execute("SCHEDULE daily CRON '61 * * * *'")
     with pytest.raises(leadql.LeadQLSemanticError, match="AT means nothing"):
         ws.execute("SCHEDULE daily EVERY 5 MINUTES AT '06:00'")
+    # schedules no calendar or scheduler can hold are refused when made, not when they run
+    with pytest.raises(leadql.LeadQLSyntaxError, match="'0 0 30 2 \\*' never fires"):
+        ws.execute("SCHEDULE daily CRON '0 0 30 2 *'")
+    for every in ("9000 YEARS", "99999999999999 YEARS", "1300 MONTHS"):
+        with pytest.raises(leadql.LeadQLTypeError, match="more than 100 years between runs") as caught:
+            ws.execute(f"SCHEDULE daily EVERY {every}")
+        assert caught.value.column == 16
+    with pytest.raises(leadql.LeadQLTypeError, match="MAX SPEND is at most 1,000,000,000 USD"):
+        ws.execute("SCHEDULE daily EVERY DAY MAX SPEND 1e400 PER DAY")
+    assert ws.execute("SHOW SCHEDULES").rows == []
     warned = ws.execute("SCHEDULE report EVERY DAY MAX SPEND 10 PER MONTH")
     assert any("spends nothing" in w for w in warned.warnings)
 
@@ -402,3 +412,13 @@ def test_cli_scheduler_once(path, capsys) -> None:
     assert main(["-d", str(path.parent / "missing.leadql"), "scheduler", "--once"]) == 2
     assert main(["-d", ":memory:", "scheduler", "--once"]) == 2
     assert main(["-d", str(path), "scheduler", "--once", "--poll", "0"]) == 2
+
+
+def test_a_time_zone_asked_for_by_name_must_exist(ws, monkeypatch) -> None:
+    ws.execute("SAVE QUERY q AS SELECT 1 AS a")
+    monkeypatch.setenv("LEADQL_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(leadql.LeadQLExecutionError, match="unknown time zone 'Mars/Olympus'") as caught:
+        ws.execute("SCHEDULE q EVERY DAY AT '06:00'")
+    assert "LEADQL_TIMEZONE" in caught.value.hint
+    monkeypatch.setenv("LEADQL_TIMEZONE", "Europe/Berlin")
+    assert "(Europe/Berlin)" in ws.execute("SCHEDULE q EVERY DAY AT '06:00'").message

@@ -20,12 +20,14 @@ from leadql.grammar import ast
 from leadql.result import Result
 from leadql.scheduling import store
 from leadql.scheduling.timing import (
+    MAX_PERIOD_YEARS,
     UNITS,
     Timing,
     check_cron,
     check_zone,
     default_zone_name,
     first_run,
+    period_years,
     utc_now,
 )
 
@@ -138,6 +140,11 @@ def _timing(ctx: Context, stmt: ast.Schedule, zone: str) -> tuple[Timing, Decima
         max_spend = ctx.decimal_value(stmt.max_spend, "MAX SPEND")
         if max_spend < 0:
             raise ctx.fail(LeadQLTypeError, "MAX SPEND cannot be negative", stmt)
+        from leadql.planner.binding import MAX_BUDGET
+
+        if max_spend > MAX_BUDGET:
+            raise ctx.fail(LeadQLTypeError, f"MAX SPEND is at most {MAX_BUDGET:,} USD", stmt,
+                           hint="no FIND can spend more; write the most a period may spend")  # fmt: skip
         per = stmt.max_spend_per
         if per not in UNITS:
             raise ctx.fail(LeadQLSemanticError, f"MAX SPEND cannot be counted PER {per}", stmt,
@@ -153,6 +160,10 @@ def _timing(ctx: Context, stmt: ast.Schedule, zone: str) -> tuple[Timing, Decima
     amount = ctx.decimal_value(stmt.every.amount, "EVERY")
     if amount != amount.to_integral_value() or amount < 1:
         raise ctx.fail(LeadQLTypeError, "EVERY needs a whole number of at least 1", stmt.every)
+    if period_years(int(amount), stmt.every.unit) > MAX_PERIOD_YEARS:
+        raise ctx.fail(LeadQLTypeError, f"EVERY {amount} {stmt.every.unit.upper()}S is more than "
+                       f"{MAX_PERIOD_YEARS} years between runs", stmt.every,
+                       hint="schedule it more often, or RUN QUERY it when needed")  # fmt: skip
     at = ctx.text_value(stmt.at_time, "AT") if stmt.at_time is not None else None
     if at is not None:
         parts = at.split(":")

@@ -24,6 +24,15 @@ _ABSOLUTE = {"second": 1, "minute": 60, "hour": 3600}  # seconds per unit
 _WALL_DAYS = {"day": 1, "week": 7}
 _CALENDAR_MONTHS = {"month": 1, "year": 12}
 UNITS = (*_ABSOLUTE, *_WALL_DAYS, *_CALENDAR_MONTHS)
+MAX_PERIOD_YEARS = 100  # EVERY n unit: at most this long between runs
+
+
+def period_years(amount: int, unit: str) -> float:
+    """How long EVERY `amount` `unit` is, in years (months as twelfths)."""
+    if unit in _CALENDAR_MONTHS:
+        return amount * _CALENDAR_MONTHS[unit] / 12
+    seconds = _ABSOLUTE.get(unit) or _WALL_DAYS[unit] * 86_400
+    return amount * seconds / (365.25 * 86_400)
 
 
 @dataclass(frozen=True)
@@ -68,7 +77,10 @@ def default_zone_name() -> str:
     """The zone new schedules are read in: LEADQL_TIMEZONE, TZ, the machine's zone, or UTC."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    for candidate in (os.environ.get("LEADQL_TIMEZONE"), os.environ.get("TZ")):
+    chosen = os.environ.get("LEADQL_TIMEZONE")
+    if chosen:  # asked for by name: a bad one is reported (check_zone), not replaced by UTC
+        return chosen.lstrip(":")
+    for candidate in (os.environ.get("TZ"),):  # TZ may be a POSIX rule ("UTC+5"): skipped if so
         if candidate:
             name = candidate.lstrip(":")
             try:
@@ -113,6 +125,10 @@ def check_cron(expression: str) -> str | None:
 
     if not croniter.is_valid(expression):
         return f"'{expression}' is not a valid cron expression"
+    try:  # valid fields can still name a day that never comes (February 30th)
+        croniter(expression, datetime(2000, 1, 1)).get_next(datetime)
+    except Exception:  # noqa: BLE001 - croniter's CroniterBadDateError and friends
+        return f"'{expression}' never fires: no date matches it"
     return None
 
 
