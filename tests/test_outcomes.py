@@ -215,11 +215,30 @@ def test_bad_inputs_are_clear_errors(two_runs, tmp_path) -> None:
     pq.write_table(pa.table({"lead_id": pa.array([], pa.string()), "won": pa.array([], pa.bool_())}), empty)
     with pytest.raises(LeadQLSourceError, match="no outcomes"):
         ws.execute(f"RECORD OUTCOMES FROM '{empty}' KEY lead_id OUTCOME won")
+    zone = write_csv(tmp_path / "zone.csv", "lead_id,won,closed_at", ["L0,1,2026-03-02 10:00:00 Mars/Olympus"])
+    with pytest.raises(LeadQLTypeError, match="not a date or time, e.g. '2026-03-02 10:00:00 Mars/Olympus'"):
+        ws.execute(f"RECORD OUTCOMES FROM '{zone}' KEY lead_id OUTCOME won AT closed_at")
+    with pytest.raises(LeadQLError, match="KEY and OUTCOME are both column `won`"):
+        ws.execute(f"RECORD OUTCOMES FROM '{good}' KEY won OUTCOME won")
+    listed = tmp_path / "listed.parquet"
+    pq.write_table(pa.table({"lead_id": [["L0"], ["L1"]], "won": [True, False]}), listed)
+    with pytest.raises(LeadQLTypeError, match=r"KEY column `lead_id` is VARCHAR\[\], not one value per row"):
+        ws.execute(f"RECORD OUTCOMES FROM '{listed}' KEY lead_id OUTCOME won")
     corrupt = tmp_path / "corrupt.parquet"
     corrupt.write_bytes(b"PAR1 this is not really parquet at all")
     with pytest.raises(LeadQLError, match="corrupt.parquet"):
         ws.execute(f"RECORD OUTCOMES FROM '{corrupt}' KEY lead_id OUTCOME won")
     assert count(ws) == 0
+
+
+def test_an_at_time_with_an_offset_or_zone_is_stored_in_utc(two_runs, tmp_path) -> None:
+    ws = two_runs
+    path = write_csv(tmp_path / "tz.csv", "lead_id,won,closed_at",
+                     ["L0,1,2026-03-02T10:00:00+05:00", "L1,0,2026-03-02 10:00:00 Europe/Berlin",
+                      "L2,1,2026-03-02 10:00:00"])  # fmt: skip
+    ws.execute(f"RECORD OUTCOMES FROM '{path}' KEY lead_id OUTCOME won AT closed_at")
+    rows = dict(ws.con.execute("SELECT lead_id, strftime(happened_at, '%H:%M') FROM _leadql.outcomes").fetchall())
+    assert rows == {"L0": "05:00", "L1": "09:00", "L2": "10:00"}
 
 
 def test_a_read_only_workspace_refuses(tmp_path) -> None:

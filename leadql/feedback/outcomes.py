@@ -23,6 +23,7 @@ from leadql.errors import (
     LeadQLError,
     LeadQLExecutionError,
     LeadQLNameError,
+    LeadQLSemanticError,
     LeadQLSourceError,
     LeadQLTypeError,
     did_you_mean,
@@ -107,6 +108,9 @@ def _stage(ctx: Context, stmt: ast.RecordOutcomes, location: str, staged: str) -
     except LeadQLError as e:
         raise _at_location(e, stmt, ctx) from None
     by_lower = {c.lower(): c for c in columns}
+    if stmt.key.value.lower() == stmt.outcome.value.lower():
+        raise ctx.fail(LeadQLSemanticError, f"KEY and OUTCOME are both column `{stmt.key.value}`", stmt.outcome,
+                       hint="KEY names the lead (lead_id, email or phone), OUTCOME whether it was won")  # fmt: skip
     picks = []
     for alias, ident in (("k", stmt.key), ("o", stmt.outcome), ("a", stmt.at)):
         if ident is None:
@@ -161,11 +165,19 @@ def _at_sql(type_: str) -> tuple[str, str]:
     """(timestamp, whole-day flag) SQL for the AT column `a`."""
     if type_ == "DATE":
         return "CAST(a AS TIMESTAMP)", "a IS NOT NULL"
+    if type_ in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"):
+        return "timezone('UTC', a)", "false"  # times are kept in UTC
     if type_.startswith("TIMESTAMP"):
         return "CAST(a AS TIMESTAMP)", "false"
     if type_ == "VARCHAR":
         text = "nullif(trim(a), '')"
-        return f"TRY_CAST({text} AS TIMESTAMP)", f"regexp_matches(coalesce({text}, ''), '^\\d{{4}}-\\d{{2}}-\\d{{2}}$')"
+        # a time with an offset or a zone name is moved to UTC (an unknown zone: not a time);
+        # one without is taken as UTC already
+        zoned = (f"regexp_matches(coalesce({text}, ''), "
+                 r"'\d:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?|[A-Za-z_]+(/[A-Za-z_+-]+)+|UTC|GMT)$')")
+        at = (f"CASE WHEN {zoned} THEN timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ)) "
+              f"ELSE TRY_CAST({text} AS TIMESTAMP) END")
+        return at, f"regexp_matches(coalesce({text}, ''), '^\\d{{4}}-\\d{{2}}-\\d{{2}}$')"
     return "", ""
 
 
@@ -211,6 +223,9 @@ def _parse(ctx: Context, stmt: ast.RecordOutcomes, staged: str, parsed: str, key
                 raise ctx.fail(LeadQLTypeError,
                                f"AT column `{stmt.at.value}` has {count} rows that are not a date or time, "
                                f"e.g. {values}", stmt.at, hint="write dates as YYYY-MM-DD [HH:MM:SS]")  # fmt: skip
+    if types["k"].endswith("]") or types["k"].startswith(("STRUCT", "MAP", "UNION")):
+        raise ctx.fail(LeadQLTypeError, f"KEY column `{stmt.key.value}` is {types['k']}, not one value per row",
+                       stmt.key, hint="KEY names a column of lead ids, e-mails or phone numbers")  # fmt: skip
     key_text = "nullif(trim(CAST(k AS VARCHAR)), '')"
     if key_kind == "lead_id":
         lead = key_text
