@@ -475,6 +475,8 @@ def _sql_params(sql: str) -> list[str]:
 def _check_params(statement: ast.Statement, params: dict[str, Any], text: str) -> None:
     """Every `$name` in a LeadQL statement must have a value before anything runs; in plain SQL
     (whose missing values `_select` reports) one DuckDB can bind (leadql/params.py)."""
+    if isinstance(statement, ast.SaveQuery) and isinstance(statement.query, ast.Select):
+        statement = statement.query  # the values a saved SELECT keeps must bind as well
     if isinstance(statement, ast.Select):
         for name in _sql_params(statement.sql):
             why = problem(params[name]) if name in params else None

@@ -422,3 +422,15 @@ def test_a_time_zone_asked_for_by_name_must_exist(ws, monkeypatch) -> None:
     assert "LEADQL_TIMEZONE" in caught.value.hint
     monkeypatch.setenv("LEADQL_TIMEZONE", "Europe/Berlin")
     assert "(Europe/Berlin)" in ws.execute("SCHEDULE q EVERY DAY AT '06:00'").message
+
+
+def test_a_saved_query_must_bind_every_parameter_when_saved(ws) -> None:
+    with pytest.raises(leadql.LeadQLNameError, match=r"no value for parameter \$x: a saved query keeps") as caught:
+        ws.execute("SAVE QUERY q AS SELECT $x AS a")
+    assert caught.value.column == 24 and "params={'x': ...}" in caught.value.hint
+    for value, words in ((object(), "it is an object"), (10**40, "beyond 128 bits")):
+        with pytest.raises(leadql.LeadQLTypeError, match=words):
+            ws.execute("SAVE QUERY q AS SELECT $x AS a", {"x": value})
+    assert ws.execute("SHOW QUERIES").rows == []
+    ws.execute("SAVE QUERY q AS SELECT $x AS a", {"x": 7})
+    assert ws.execute("RUN QUERY q").rows == [(7,)]

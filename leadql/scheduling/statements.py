@@ -63,6 +63,19 @@ def save_query(ctx: Context, stmt: ast.SaveQuery) -> Result:
         from leadql.workspace import _sql_params
 
         used = _sql_params(inner.sql)
+    missing = [p for p in used if p not in ctx.params]
+    if missing:  # every run would fail: a saved query keeps the values it was saved with
+        import re
+
+        from leadql.errors import Span
+
+        start = stmt.span.start if stmt.span else 0
+        found = re.search(rf"\${re.escape(missing[0])}\b", ctx.text[start:])
+        span = Span.at(ctx.text, start + found.start(), start + found.end()) if found else stmt.span
+        raise LeadQLNameError(
+            f"no value for parameter ${missing[0]}: a saved query keeps the values it is saved with",
+            span=span, text=ctx.text, hint=f"pass params={{'{missing[0]}': ...}} to the SAVE QUERY",
+        )
     try:
         params = store.encode_params({p: ctx.params[p] for p in used if p in ctx.params})
     except LeadQLTypeError as e:
