@@ -25,6 +25,19 @@ EXIT_OK, EXIT_QUERY_ERROR, EXIT_USAGE = 0, 1, 2
 DEFAULT_WORKSPACE = "leadql.db"
 
 
+def _at_least(low: int):  # noqa: ANN202 - an argparse type
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low:,}, not {value:,}")
+        return value
+
+    return parse
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
@@ -65,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="+", metavar="FILE")
     check.add_argument("--tree", action="store_true", help="print each statement's syntax tree")
     demo = sub.add_parser("demo", parents=[common], help="run the showcase on generated sample data")
-    demo.add_argument("--people", type=int, default=20_000, help="size of the sample population")
+    demo.add_argument("--people", type=_at_least(100), default=20_000, help="size of the sample population (at least 100)")
     scheduler = sub.add_parser("scheduler", parents=[common], help="run due saved queries")
     scheduler.add_argument("--once", action="store_true", help="run what is due now, then exit")
     scheduler.add_argument("--log", metavar="FILE", help="the rotating log file (default: FILE.log beside the workspace)")
@@ -145,6 +158,10 @@ def _scheduler(database: str, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.retries < 0 or args.retry_delay < 0 or args.poll <= 0 or args.lease <= 0 or args.wait < 0:
         return _usage("--retries, --retry-delay and --wait cannot be negative; --poll and --lease must be positive")
+    if args.log is not None:  # a log that cannot be written is said at once, not at every line
+        log = Path(args.log)
+        if log.is_dir() or not log.parent.is_dir():
+            return _usage(f"--log {args.log}: " + ("is a folder" if log.is_dir() else f"no folder {log.parent}"))
     scheduler = Scheduler(
         database, retry=RetryPolicy(attempts=args.retries + 1, delay=args.retry_delay),
         lease_seconds=args.lease, log_path=args.log, busy_wait=args.wait,
@@ -183,7 +200,7 @@ def _read_script(path: str) -> tuple[str | None, str]:
     if path == "-":
         return sys.stdin.read(), "<stdin>"
     try:
-        return Path(path).read_text(encoding="utf-8"), path
+        return Path(path).read_text(encoding="utf-8-sig"), path  # a byte-order mark is not text
     except FileNotFoundError:
         print(f"leadql: no such script: {path}", file=sys.stderr)
     except UnicodeDecodeError:

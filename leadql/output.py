@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time
@@ -81,8 +82,10 @@ def _csv_value(value: Any) -> Any:
 
 
 def _json_value(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN or Infinity: null, as JSON tools expect
     if isinstance(value, Decimal):
-        return float(value)
+        return float(value) if value.is_finite() else None
     if isinstance(value, (datetime, date, time)):
         return value.isoformat()
     if isinstance(value, bytes):
@@ -100,7 +103,7 @@ def format_json(result: Result) -> str:
     records = [
         {c: _json_value(v) for c, v in zip(result.columns, row, strict=True)} for row in result.rows
     ]
-    return json.dumps(records, ensure_ascii=False, default=str)
+    return json.dumps(records, ensure_ascii=False, default=str, allow_nan=False)
 
 
 def render(result: Result, fmt: str = "table") -> str:

@@ -180,3 +180,30 @@ def test_default_workspace_is_leadql_db_in_the_current_folder(tmp_path: Path) ->
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "leadql.db").exists()
+
+
+def test_json_output_is_strict_json(capsys, tmp_path) -> None:
+    text = "SELECT 'nan'::DOUBLE AS a, 'inf'::DOUBLE AS b, [1.0, '-inf'::DOUBLE] AS c"
+    assert main([*MEMORY, "--format", "json", "-c", text]) == 0
+    out = capsys.readouterr().out
+    assert "NaN" not in out and "Infinity" not in out
+    assert json.loads(out) == [{"a": None, "b": None, "c": [1.0, None]}]
+    assert main([*MEMORY, "-o", str(tmp_path / "x.json"), "-c", text]) == 0
+    assert json.loads((tmp_path / "x.json").read_text())[0]["a"] is None
+
+
+def test_bad_option_values_and_a_byte_order_mark(capsys, tmp_path) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["demo", "--people", "0"])
+    assert caught.value.code == 2 and "must be at least 100, not 0" in capsys.readouterr().err
+    workspace = tmp_path / "w.leadql"
+    assert main(["-d", str(workspace), "-c", "SELECT 1"]) == 0
+    capsys.readouterr()
+    assert main(["-d", str(workspace), "scheduler", "--once", "--log", str(tmp_path / "no" / "x.log")]) == 2
+    assert "--log" in capsys.readouterr().err
+    assert main(["-d", str(workspace), "scheduler", "--once", "--log", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    script = tmp_path / "bom.lql"
+    script.write_bytes("\ufeffSELECT 7 AS a;\n".encode())  # as some Windows editors save UTF-8
+    assert main([*MEMORY, "--format", "csv", "run", str(script)]) == 0
+    assert capsys.readouterr().out.splitlines() == ["a", "7"]
