@@ -66,6 +66,7 @@ class Feature:
     kind: str  # 'number' | 'boolean' | 'date' | 'text'
     fill: Any = None  # what a missing value becomes: the median, or the most frequent text
     levels: list[str] = field(default_factory=list)  # text: the one-hot levels, OTHER last if used
+    scale: float = 1.0  # numbers are multiplied by it first: a power of two that keeps 1e200s finite
 
     def sql(self) -> str:
         """The expression reading this column from the fact row `f` and its attribute row `d`."""
@@ -114,6 +115,11 @@ class SegmentModel:
                 known = values[~np.isnan(values)]
                 missing[feature.name] = int(len(values) - len(known))
                 if len(known):
+                    # standardising squares the values: past ~1e150 the variance overflows, so
+                    # such a column is scaled down by a power of two first (exact, and the
+                    # standardised values are the same)
+                    top = float(np.abs(known).max())
+                    feature.scale = float(2.0 ** -np.frexp(top)[1]) if top > 1e100 else 1.0
                     feature.fill = float(np.median(known))
         return missing
 
@@ -136,7 +142,8 @@ class SegmentModel:
 
         if feature.kind != "text":
             numbers = self._numbers(feature, values)
-            return np.where(np.isnan(numbers), feature.fill, numbers).reshape(-1, 1)
+            filled = np.where(np.isnan(numbers), feature.fill, numbers)
+            return (filled * getattr(feature, "scale", 1.0)).reshape(-1, 1)
         index = {level: i for i, level in enumerate(feature.levels)}
         other = index.get(OTHER)
         block = np.zeros((len(values), feature.width))

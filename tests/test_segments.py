@@ -317,3 +317,17 @@ def test_find_into_a_segmented_list_assigns_the_new_run(tmp_path) -> None:
         ).rows  # fmt: skip
         assert counts[0][1] == counts[0][0] > 60 and counts[0][2] == 2
         assert ("column", "segment", "INTEGER") in [r[:3] for r in ws.execute("DESCRIBE LIST fin").rows]
+
+
+def test_numbers_of_any_magnitude_segment_as_their_scaled_copies_do(ws) -> None:
+    """Values near 1e200 overflow a variance; the column is scaled by a power of two first, so
+    the segments are those of the same values at an ordinary scale."""
+    rng = np.random.default_rng(4)
+    base = np.concatenate([rng.normal(0, 1, 30), rng.normal(10, 1, 30)])
+    deliver(ws, "huge", "r1", v=base * 1e200)
+    deliver(ws, "plain", "r2", start=1000, v=base)
+    huge = ws.execute("SEGMENT LIST huge INTO 2 SEGMENTS BY v")
+    plain = ws.execute("SEGMENT LIST plain INTO 2 SEGMENTS BY v")
+    assert [r[1] for r in huge.rows] == [r[1] for r in plain.rows]  # the same segment sizes
+    by_lead = dict(ws.execute("SELECT lead_id, segment FROM huge").rows)
+    assert len(set(by_lead.values())) == 2
