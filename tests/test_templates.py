@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from decimal import Decimal
 
 import pytest
 
@@ -504,3 +505,14 @@ def test_documented_error_excerpt_is_what_users_see(ws):
     rendered = _error(ws, text, LeadQLNameError).render()
     docs = (ROOT / "docs" / "language" / "templates.md").read_text(encoding="utf-8")
     assert rendered in docs
+
+
+def test_the_budget_may_come_from_the_template(ws):
+    ws.execute("CREATE TEMPLATE budgeted() AS WITH email BUDGET 3")
+    result = ws.execute("FIND 5 leads USING TEMPLATE budgeted()")
+    assert result.cost <= 3 and ws.execute("SELECT budget FROM _leadql.runs").rows == [(Decimal("3.000000"),)]
+    assert "estimate: about 5 of 5 leads" in ws.execute("FIND 5 leads USING TEMPLATE budgeted() BUDGET 2 ESTIMATE").message
+    ws.execute("CREATE TEMPLATE unbudgeted() AS WITH email")
+    with pytest.raises(LeadQLError, match="needs a BUDGET") as caught:
+        ws.execute("FIND 5 leads USING TEMPLATE unbudgeted()")
+    assert caught.value.span is not None and "ESTIMATE" in caught.value.hint

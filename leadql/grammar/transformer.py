@@ -802,7 +802,7 @@ class AstBuilder(Transformer_NonRecursive):  # type: ignore[misc]
     def find_stmt(self, meta: Meta, children: list[Any]) -> ast.Find:
         count, *clauses = children
         body = self._find_clauses("FIND", clauses, meta)
-        if body.budget is None:
+        if body.budget is None and body.template is None:  # a template may bring the BUDGET (binding checks)
             raise self._error(
                 "FIND needs a BUDGET: the most it may spend",
                 self._end_of(meta),
