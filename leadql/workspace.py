@@ -39,9 +39,16 @@ class Workspace:
     """An open workspace. Use `leadql.connect(path)`; `with` closes it."""
 
     def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
+        import os
+
         import duckdb
 
-        self.path = None if path in (None, ":memory:") else str(path)
+        if path is not None and not isinstance(path, (str, os.PathLike)):
+            raise LeadQLTypeError(f"a workspace path is text or a path, not {type(path).__name__} {path!r}",
+                                  hint="e.g. leadql.connect('crm.leadql'), or leadql.connect() for memory")  # fmt: skip
+        if not isinstance(read_only, bool):
+            raise LeadQLTypeError(f"read_only is True or False, not {read_only!r}")
+        self.path = None if path in (None, ":memory:") else os.fspath(path)
         self._lock = threading.RLock()
         try:
             self._con = duckdb.connect(self.path or ":memory:", read_only=read_only)

@@ -477,3 +477,15 @@ def test_interrupt_cancels_the_running_statement_and_the_rest_of_the_text(ws) ->
     assert caught.value.line == 1 and "nothing it was storing was saved" in caught.value.hint
     assert ws.execute("SHOW QUERIES").rows == []  # the statement after it never ran
     assert ws.execute("SELECT 1 AS one").rows == [(1,)]  # the workspace is fine afterwards
+
+
+@pytest.mark.parametrize("args,kwargs,words", [
+    ((b"/tmp/x.leadql",), {}, "not bytes"),
+    ((5,), {}, "not int 5"),
+    ((None,), {"read_only": "yes"}, "read_only is True or False, not 'yes'"),
+])  # fmt: skip
+def test_connect_refuses_arguments_of_the_wrong_type(args, kwargs, words, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(leadql.LeadQLTypeError, match=words):
+        leadql.connect(*args, **kwargs)
+    assert list(tmp_path.iterdir()) == []  # no stray workspace file made
