@@ -252,6 +252,9 @@ def test_export_errors_name_the_nearest(crm, tmp_path, monkeypatch) -> None:
             crm.export_list("hot", bad, tmp_path / "x.csv")
     with pytest.raises(leadql.LeadQLTypeError, match="a list name is text"):
         crm.export_list(["hot"], "csv", tmp_path / "x.csv")
+    with pytest.raises(leadql.LeadQLTypeError, match="cannot be `x.parquet`") as caught:
+        crm.export_list("hot", "csv", tmp_path / "x.parquet")  # would be CSV bytes in a .parquet
+    assert "x.csv" in caught.value.hint
     with pytest.raises(leadql.LeadQLExecutionError, match="cannot write"):
         crm.export_list("hot", "csv", tmp_path)  # a folder
     assert not (tmp_path / "x.csv").exists() and not _leftovers(tmp_path)
@@ -280,3 +283,12 @@ def test_export_from_the_command_line(tmp_path, capsys, monkeypatch) -> None:
     assert main(["-d", str(tmp_path / "nope.leadql"), "export", "hot"]) == 2
     assert "no workspace" in capsys.readouterr().err
     assert not (tmp_path / "nope.leadql").exists()
+
+
+def test_cells_a_spreadsheet_would_run_as_formulas_are_neutralised() -> None:
+    from leadql.warehouse.export import _cell
+
+    assert [_cell(v) for v in ("=HYPERLINK(\"x\")", "@SUM(A1)", "+cmd|' /C calc'!A0", "-2+3")] == [
+        "'=HYPERLINK(\"x\")", "'@SUM(A1)", "'+cmd|' /C calc'!A0", "'-2+3"]
+    assert [_cell(v) for v in ("+1 (555) 010-2030", "-12.5", "plain", "a=b")] == [
+        "+1 (555) 010-2030", "-12.5", "plain", "a=b"]  # phones and signed numbers import as they are

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -123,6 +124,10 @@ def export_list(con: Any, name: str, layout: str, path: str | Path) -> ExportRep
                                    hint="export it with --layout csv, or report this as a bug") from None  # fmt: skip
     empty = [h for i, h in enumerate(header) if all(r[i] in (None, "") for r in rows)]
     target = Path(path)
+    if target.suffix.lower() not in ("", ".csv", ".txt"):
+        raise LeadQLTypeError(f"an export is a CSV file (what CRMs import), so it cannot be `{target.name}`",
+                              hint=f"name it {target.stem}.csv; a list's rows go to Parquet with "
+                              f"leadql -o {target.name} -c \"SELECT * FROM {info.name}\"")  # fmt: skip
     _write_csv(target, header, rows)
     return ExportReport(info.name, key, str(target), len(rows), header, empty, warnings)
 
@@ -243,7 +248,15 @@ def _cell(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return format(value, "f")
+    if isinstance(value, str) and _FORMULA.match(value) and not _SIGNED_NUMBER.match(value):
+        return "'" + value  # a spreadsheet opening the file would run it as a formula
     return value
+
+
+# Text a spreadsheet takes for a formula (CSV injection); a phone number or a signed number
+# starting with + or - is left alone, since CRMs import those as they are.
+_FORMULA = re.compile(r"^[=+\-@\t\r]")
+_SIGNED_NUMBER = re.compile(r"^[+-][\d\s().-]*$")
 
 
 def _write_csv(target: Path, header: list[str], rows: list[tuple[Any, ...]]) -> None:
