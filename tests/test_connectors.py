@@ -157,3 +157,24 @@ def test_fsspec_reads_are_reliable(con, files) -> None:
     for _ in range(60):
         connector = open_connector("memory://reliable/p.parquet", None, {}, files)
         assert connector.scan(con, ["id"], "id >= 50", None).read_all().num_rows == 50
+
+
+@pytest.mark.parametrize(("content", "options", "message"), [
+    ("", {}, "is empty: no header, no rows"),
+    ("\n\n  \n", {}, "is empty"),
+    ("rid,email\n1,a,b,c\n2\n", {}, "cannot make out the columns"),
+    ("lead_id,won\nL1,1\nL2,0,extra,more\n", {}, "no header line DuckDB can read"),
+])  # fmt: skip
+def test_csv_files_duckdb_cannot_make_out_are_named_as_such(tmp_path, con, content, options, message) -> None:
+    path = tmp_path / "deals.csv"
+    path.write_text(content)
+    with pytest.raises(LeadQLSourceError, match=message) as caught:
+        open_connector(str(path), "csv", options, tmp_path).schema(con)
+    assert caught.value.hint
+
+
+def test_a_headerless_csv_read_as_such_is_fine(tmp_path, con) -> None:
+    path = tmp_path / "plain.csv"
+    path.write_text("1,a\n2,b\n")
+    columns = open_connector(str(path), "csv", {"header": False}, tmp_path).schema(con)
+    assert list(columns) == ["column0", "column1"]

@@ -50,6 +50,12 @@ def url_scheme(location: str) -> str | None:
     return None if scheme == "file" else scheme
 
 
+def _blank(path: str) -> bool:
+    """Whether a file holds nothing but white space (in its first 4 KB)."""
+    with open(path, "rb") as f:
+        return not f.read(4096).strip()
+
+
 class LocalFiles(Connector):
     """Files on this machine, read by DuckDB: a path, a glob, or a folder of files."""
 
@@ -83,6 +89,35 @@ class LocalFiles(Connector):
 
     def duckdb_from(self, con: Any) -> str:
         return self.reader_sql("[" + ", ".join(quote_str(f) for f in self.files()) + "]")
+
+    def schema(self, con: Any) -> dict[str, str]:
+        columns = super().schema(con)
+        if self.format == "csv" and len(columns) == 1:
+            self._check_csv_columns(next(iter(columns)))
+        headerless = "header" in {k.lower() for k in self.options}
+        if self.format == "csv" and not headerless and all(re.fullmatch(r"column\d+", c) for c in columns):
+            raise LeadQLSourceError(
+                f"'{shown(self.location)}' has no header line DuckDB can read (its columns came out "
+                f"as {', '.join(list(columns)[:3])}…): ragged rows, or a header missing?",
+                hint="check the file's first lines; OPTIONS (header = false) reads a file without a header",
+            )  # fmt: skip
+        return columns
+
+    def _check_csv_columns(self, only: str) -> None:
+        """DuckDB's CSV sniffer gives up into one column when it cannot make out the rows (an
+        empty file, ragged rows, a quote left open): say so, rather than let a later step
+        report that the file has no column `email`."""
+        files = self.files()
+        if all(_blank(f) for f in files):
+            raise LeadQLSourceError(f"'{shown(self.location)}' is empty: no header, no rows",
+                                    hint="export the file again, with a header line")  # fmt: skip
+        if re.fullmatch(r"column\d+", only) or any(d in only for d in ",;\t|"):
+            raise LeadQLSourceError(
+                f"cannot make out the columns of '{shown(self.location)}' as CSV: it reads as one column "
+                f"`{shown(only)}` (rows with different numbers of fields, or a quote left open?)",
+                hint="check the file's first lines; OPTIONS (delimiter = ';', header = true) "
+                "for a file that is not comma-separated",
+            )  # fmt: skip
 
     def view_sql(self) -> str:
         """The reader over the path or glob itself, so a view sees files added later."""
