@@ -309,7 +309,7 @@ class Workspace:
             raise self._cancelled(statement, text) from None
         except duckdb.Error as e:
             error = _duckdb_error(self._positioned(e, sql, bound), statement, text)
-            missing = re.search(r"Table with name (\S+) does not exist", error.message)
+            missing = re.search(r"named `([^`]+)`", error.message) if "no table, view or list" in error.message else None
             if missing and self.catalog.get_data(missing.group(1), ("source",)) is not None:
                 error.hint = (
                     f"`{missing.group(1)}` is a vendor source: its records are bought with FIND, "
@@ -532,7 +532,13 @@ def _duckdb_error(error: Exception, statement: ast.Statement, text: str) -> Lead
     suggestion = re.search(r'\n?Did you mean "([^"]+)"\??', message)
     if suggestion:
         message = message[: suggestion.start()].strip()
-        hint = f"did you mean `{suggestion.group(1)}`?"
+        # DuckDB suggests from its own catalog too: a system view is no help to an analyst
+        internal = suggestion.group(1).lower().startswith(("pg_", "duckdb_", "sqlite_", "information_schema", "_leadql"))
+        hint = None if internal else f"did you mean `{suggestion.group(1)}`?"
+    missing = re.match(r"Table with name (\S+) does not exist!?", message)
+    if missing:
+        message = f"no table, view or list named `{missing.group(1)}`"
+        hint = hint or "SHOW LISTS and SHOW TABLES list what SELECT can read"
     if isinstance(error, duckdb.ParserException):
         cls: type[LeadQLError] = LeadQLSyntaxError
     elif isinstance(error, duckdb.CatalogException) or (

@@ -489,3 +489,12 @@ def test_connect_refuses_arguments_of_the_wrong_type(args, kwargs, words, tmp_pa
     with pytest.raises(leadql.LeadQLTypeError, match=words):
         leadql.connect(*args, **kwargs)
     assert list(tmp_path.iterdir()) == []  # no stray workspace file made
+
+
+def test_select_from_an_unknown_name_says_so_without_internal_suggestions():
+    ws = leadql.connect()
+    for name in ("nolist", "clas"):
+        with pytest.raises(leadql.LeadQLNameError, match=f"no table, view or list named `{name}`") as caught:
+            ws.execute(f"SELECT * FROM {name}")
+        assert caught.value.column == 15
+        assert not any(p in (caught.value.hint or "") for p in ("pg_", "_leadql", "duckdb_"))

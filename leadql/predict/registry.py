@@ -114,7 +114,9 @@ def require(con: Any, name: str, kind: str = MODEL, *, span: Any = None, text: s
     raise LeadQLNameError(
         f"unknown {kind} `{name}`", span=span, text=text,
         hint=did_you_mean(name, known)
-        or (f"SHOW {kind.upper()}S lists them" if known else f"save one with PREDICT ... AS {kind.upper()} {name}"),
+        or (f"SHOW {kind.upper()}S lists them" if known else
+            f"save one with PREDICT ... AS MODEL {name}" if kind == MODEL else
+            f"make one with CREATE PATTERN {name} FROM ..."),
     )  # fmt: skip
 
 
