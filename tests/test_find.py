@@ -236,6 +236,7 @@ def test_read_only_workspace_can_estimate_but_not_buy(sample, tmp_path):
         ("FIND 10 leads WITH email WHERE fico = NULL BUDGET 50", "no lead can satisfy the request", None),
         ("FIND 10 leads WITH email WHERE email LIKE NULL BUDGET 50", "`LIKE NULL` is never true", "IS NULL"),
         ("FIND 10 leads WITH email WHERE fico NOT IN (700, NULL) BUDGET 50", "NOT IN a list holding NULL", None),
+        ("FIND 10 leads WITH email WHERE fico BETWEEN 800 AND 600 BUDGET 50", "holds for nothing", "BETWEEN 600 AND 800"),
     ],
 )
 def test_bad_requests_get_clear_errors(ws, statement, message, hint):

@@ -121,6 +121,7 @@ class PredicateCompiler:
         if isinstance(node, ast.Between):
             self._check_comparable(node.operand, node.low, node)
             self._check_comparable(node.operand, node.high, node)
+            self._check_range(node)
             test = exp.Between(this=self.compile(node.operand), low=self.compile(node.low),
                                high=self.compile(node.high))  # fmt: skip
             return exp.not_(test) if node.negated else exp.paren(test, copy=False)
@@ -214,6 +215,22 @@ class PredicateCompiler:
             )  # fmt: skip
         self.used.add(category.name)
         return category
+
+    def _check_range(self, node: ast.Between) -> None:
+        """`x BETWEEN 50 AND 10` holds for nothing (SQL does not swap the ends): say so."""
+        if node.negated or not all(isinstance(n, (ast.Literal, ast.Param)) for n in (node.low, node.high)):
+            return
+        low, high = self._value(node.low), self._value(node.high)
+        try:
+            empty = low is not None and high is not None and low > high
+        except TypeError:  # values of different kinds: _check_comparable's business
+            return
+        if empty:
+            lo, hi = (str(v) if isinstance(v, (int, float, Decimal)) else repr(v) for v in (low, high))
+            raise LeadQLTypeError(
+                f"BETWEEN {lo} AND {hi} holds for nothing: the low end is above the high end",
+                span=node.span, text=self.text, hint=f"write BETWEEN {hi} AND {lo}",
+            )
 
     def _is_null(self, node: ast.Expr) -> bool:
         """A NULL literal, or a parameter whose value is None."""
