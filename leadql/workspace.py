@@ -220,8 +220,8 @@ class Workspace:
                     raise self._cancelled(statement, text)
                 try:
                     result = self._run(statement, params, text, rows)
-                except LeadQLError as e:
-                    if self._cancel.is_set() and not isinstance(e, LeadQLCancelledError):
+                except LeadQLError:
+                    if self._cancel.is_set():  # positioned at the statement, and the flag reset
                         raise self._cancelled(statement, text) from None
                     raise
                 # An interrupt that arrives after the statement finished does not undo it (it may

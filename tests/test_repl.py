@@ -251,3 +251,28 @@ def test_interrupt_during_a_find_scan_saves_no_list(tmp_path) -> None:
         assert ws.execute("SELECT status, delivered FROM _leadql.runs").rows in ([], [("failed", 0)])
         ws.progress = None
         assert len(ws.execute(find)) == 50
+
+
+def test_an_interrupt_between_queries_still_stops_find_before_the_list(tmp_path) -> None:
+    """ws.interrupt() while FIND runs Python between DuckDB queries (here: once the first scan
+    has finished) reaches DuckDB too late to stop a query; FIND checks at its next step and
+    before writing the list, so it is cancelled all the same and no list is written."""
+    from leadql.sample import generate
+
+    data = generate(tmp_path / "data", people=1500, seed=3)
+    with leadql.connect(tmp_path / "w.leadql") as ws:
+        ws.execute(data.catalog_script())
+        calls = []
+
+        def after_first_scan(event):
+            calls.append(event)
+            if len(calls) == 1:
+                ws.interrupt()  # the scan is done: no query is in flight
+
+        ws.progress = after_first_scan
+        with pytest.raises(leadql.LeadQLCancelledError, match="FIND was cancelled") as caught:
+            ws.execute("FIND 50 leads WITH email, hhi BUDGET 20 INTO LIST homes")
+        assert caught.value.span is not None
+        assert ws.execute("SHOW LISTS").rows == []
+        ws.progress = None
+        assert len(ws.execute("FIND 5 leads WITH email BUDGET 5")) == 5  # the flag was reset

@@ -26,7 +26,7 @@ from typing import Any
 from leadql.catalog.definitions import CategoryDef
 from leadql.connectors.base import quote_ident, quote_str
 from leadql.context import Context
-from leadql.errors import LeadQLError
+from leadql.errors import LeadQLCancelledError, LeadQLError
 from leadql.executor import fusion, scans
 from leadql.executor.ledger import Ledger
 from leadql.planner.binding import BoundFind
@@ -150,6 +150,7 @@ class FindRun:
             self._explain_shortfall()
             status = "complete" if bound.count is None or table.num_rows >= bound.count else "partial"
             run = self._run_record(status, table.num_rows)
+            self._check_cancel()  # the last moment an interrupt can stop the list being written
             if bound.into_list:
                 write_list(self.con, bound.into_list, run, table, identities=identities)
             elif run.query_run_id is not None:  # a saved query remembers what it delivered
@@ -169,6 +170,12 @@ class FindRun:
         result.message = self._message(table.num_rows)
         return result, state
 
+    def _check_cancel(self) -> None:
+        """Stop at a step boundary when ws.interrupt() came while no DuckDB query was running
+        (DuckDB's own interrupt only stops a query in flight)."""
+        if getattr(self.ctx.ws, "cancel_requested", False):
+            raise LeadQLCancelledError("FIND was cancelled")
+
     def _rounds(self) -> None:
         state, bound = self.state, self.bound
         while state.rounds < MAX_ROUNDS:
@@ -180,6 +187,7 @@ class FindRun:
                 if self._supply_exhausted() or not self._replan():
                     return
                 continue
+            self._check_cancel()
             state.rounds += 1
             round_ = Round(state.rounds, plan.driver)
             bought = self._buy_candidates(plan, needed, round_)
@@ -194,6 +202,7 @@ class FindRun:
                 self._mark_exhausted(plan)
                 continue
             self.rounds_done.append(round_)
+            self._check_cancel()
             self._enrich(plan, round_)
             round_.delivered = self._fuse_round(round_)
             state.delivered += round_.delivered
