@@ -121,3 +121,20 @@ def test_rendering_is_pinned() -> None:
         "  2 |   BUDGET lots\n"
         "    |          ^^^^"
     )
+
+
+@pytest.mark.parametrize(("text", "message", "column"), [
+    ("SELECT (", 'the SQL does not parse: syntax error at or near "("', 8),
+    ("SHOW SOURCES; SELECT 1 +", 'at or near "+"', 24),
+    ("SAVE QUERY q AS SELECT * FROM", 'at or near "FROM"', 26),
+    ("SCHEDULE q CRON '61 * * * *'", "not a valid cron expression", 1),
+    ("SCHEDULE q CRON '0 0 30 2 *'", "never fires", 1),
+])  # fmt: skip
+def test_plain_sql_and_cron_are_checked_before_anything_runs(text, message, column):
+    """`leadql check` and execute() report these without a workspace: DuckDB's parser reads the
+    SQL, croniter the CRON."""
+    from leadql.grammar import check
+
+    _, errors = check(text)
+    assert len(errors) == 1 and message in errors[0].message, errors
+    assert errors[0].column == column

@@ -64,8 +64,46 @@ def validate(statement: ast.Statement, text: str | None = None) -> PredictionTas
             base = statement.span.start if statement.span else 0
             return PqlValidator(inner, statement.text, base).run()
         return PqlValidator(inner, text).run()
+    if isinstance(inner, ast.Select):
+        _sql_parses(inner, text)
+    if isinstance(inner, ast.Schedule) and isinstance(inner.cron, str):
+        from leadql.scheduling.timing import check_cron
+
+        problem = check_cron(inner.cron)
+        if problem:
+            from leadql.errors import LeadQLSyntaxError
+
+            raise LeadQLSyntaxError(problem, span=inner.span, text=text if text is not None else inner.text,
+                                    hint="minute hour day-of-month month day-of-week, e.g. CRON '0 6 * * 1-5'")  # fmt: skip
     _no_aggregations(statement, text)
     return None
+
+
+def _sql_parses(select: ast.Select, text: str | None) -> None:
+    """A plain SQL query must parse (DuckDB's parser, no catalog needed): `SELECT (` is a syntax
+    error before anything runs, and `leadql check` reports it."""
+    import duckdb
+
+    from leadql.errors import LeadQLSyntaxError
+
+    try:
+        duckdb.extract_statements(select.sql)
+    except duckdb.ParserException as e:
+        import re
+
+        from leadql.errors import Span
+
+        detail = str(e).splitlines()[0].removeprefix("Parser Error: ")
+        source = text if text is not None else select.text
+        span = select.span
+        near = re.search(r'at or near "([^"]+)"', detail)
+        base = span.start if span is not None and text is not None else 0
+        at = select.sql.rfind(near.group(1)) if near else -1  # DuckDB stops at the last token it read
+        if at >= 0 and source[base + at : base + at + len(near.group(1))] == near.group(1):
+            span = Span.at(source, base + at, base + at + len(near.group(1)))
+        raise LeadQLSyntaxError(f"the SQL does not parse: {detail}", span=span, text=source) from None
+    except duckdb.Error:  # anything else is for the warehouse to say when it runs
+        pass
 
 
 def _no_aggregations(statement: ast.Statement, text: str | None) -> None:
