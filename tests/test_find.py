@@ -325,3 +325,22 @@ def test_money_is_exact_in_micro_dollars_however_records_are_bought():
     assert tight.affordable("third", 5) == 1  # 0.333333 buys one record, not two
     tight.charge_records("third", ["a"])
     assert tight.spent == tight.budget
+
+
+def test_a_source_whose_columns_are_gone_is_named_as_drifted_and_not_retried(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "v.parquet"
+    people = {"rid": list(range(50)), "email": [f"p{i}@example.com" for i in range(50)], "fico": [700] * 50}
+    pq.write_table(pa.table(people), path)
+    with leadql.connect(tmp_path / "w.leadql") as ws:
+        ws.execute(f"CREATE SOURCE v FROM '{path}' KEY rid MAP (email = email, fico = fico) "
+                   "PRICE 0.01 PER RECORD QUALITY 0.9")  # fmt: skip
+        ws.execute("ANALYZE v")
+        del people["fico"]
+        pq.write_table(pa.table(people), path)  # the vendor dropped a column
+        result = ws.execute("FIND 5 leads WITH email, fico BUDGET 5")
+        assert result.cost == 0 and len(result) == 0
+        drift = [w for w in result.warnings if "changed since it was created" in w]
+        assert drift and "failed after 1 attempt " in drift[0] and "column fico is gone" in drift[0]

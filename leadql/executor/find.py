@@ -302,7 +302,7 @@ class FindRun:
                                      f"round {state.rounds}, limit {wanted:,}"))  # fmt: skip
         if outcome.error is not None:
             state.failed[defn.name] = outcome.error.message
-            state.warnings.append(f"source {defn.name} failed after {outcome.attempts} attempts "
+            state.warnings.append(f"source {defn.name} failed after {outcome.attempts} attempt{'s' if outcome.attempts != 1 else ''} "
                                   f"({outcome.error.message}); re-planned without it")  # fmt: skip
             if outcome.rows:  # what it delivered before failing is paid for: use it
                 self._enrich(plan, round_)
@@ -382,7 +382,7 @@ class FindRun:
                                          outcome.seconds, f"round {state.rounds}"))  # fmt: skip
             if outcome.error is not None:
                 state.failed[outcome.source] = outcome.error.message
-                state.warnings.append(f"source {outcome.source} failed after {outcome.attempts} attempts "
+                state.warnings.append(f"source {outcome.source} failed after {outcome.attempts} attempt{'s' if outcome.attempts != 1 else ''} "
                                       f"({outcome.error.message}); continued without it")  # fmt: skip
         lookups = [(n, t) for n, t in lookups if n not in state.failed]
         scoring = [(n, t) for n, t in scoring if n not in state.failed]

@@ -76,6 +76,23 @@ def scan_sql(defn: DataDef, categories: dict[str, CategoryDef], from_sql: str, r
     return sql
 
 
+def _drift(ws: Any, request: ScanRequest) -> LeadQLError | None:
+    """The catalog's drift error when a source's columns are gone since CREATE (what ANALYZE
+    says), else None."""
+    from leadql.catalog.ddl import connector_for
+    from leadql.catalog.drift import read_schema
+    from leadql.context import Context
+
+    ctx = Context(ws, {}, "")
+    try:
+        read_schema(ctx, request.defn, connector_for(ctx, request.defn))
+    except LeadQLError as e:
+        return e
+    except Exception:  # noqa: BLE001 - the scan's own error is reported instead
+        return None
+    return None
+
+
 def open_reader(ws: Any, cursor: Any, request: ScanRequest, categories: dict[str, CategoryDef]) -> Any:
     """An Arrow batch reader over the request (the one place a source is actually read)."""
     from leadql.catalog.ddl import connector_for
@@ -156,6 +173,11 @@ def run_scan(ws: Any, request: ScanRequest, categories: dict[str, CategoryDef],
         except (LeadQLError, duckdb.Error, OSError, ValueError) as e:
             if getattr(ws, "cancel_requested", False):  # Ctrl-C / ws.interrupt(): stop, do not retry
                 raise LeadQLCancelledError(f"the scan of {request.defn.name} was cancelled") from None
+            drifted = _drift(ws, request) if attempt == 0 else None  # one DESCRIBE: cheap
+            if drifted is not None:  # the file changed under the catalog: no retry will help
+                outcome.errors.append(drifted.message)
+                outcome.error = drifted
+                break
             message = e.message if isinstance(e, LeadQLError) else str(e).split("\n")[0]
             outcome.errors.append(message)
             outcome.error = e if isinstance(e, LeadQLError) else LeadQLSourceError(
