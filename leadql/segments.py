@@ -261,9 +261,11 @@ def segment_list(ctx: Context, stmt: ast.SegmentList) -> Result:
         scores = ", ".join(f"k={kk} {_silhouette_text(s)}" for kk, s in tried.items())
         message += f" (k chosen by silhouette: {scores})"
     message += f", silhouette {_silhouette_text(silhouette)}"
+    infinite = {f.name: int(np.isinf(np.asarray(raw[f.name], dtype=np.float64)).sum())
+                for f in features if f.kind != "text"}  # fmt: skip
     warnings = [
-        f"{count:,} missing value{'s' if count != 1 else ''} of `{feature.name}` imputed with its "
-        f"{_imputed_text(feature)}"
+        f"{count:,} {_missing_words(count, infinite.get(feature.name, 0))} of `{feature.name}` imputed "
+        f"with its {_imputed_text(feature)}"
         for feature in features if (count := missing[feature.name])
     ]  # fmt: skip
     return Result.from_rows(table[0], table[1], message=message, warnings=warnings)
@@ -511,6 +513,14 @@ def _number(x: float) -> str:
     if abs(x) >= 1:
         return f"{x:.1f}"
     return f"{x:.3g}"
+
+
+def _missing_words(count: int, infinite: int) -> str:
+    """"missing values", or "missing or infinite values (2 infinite)": an infinity counts as missing."""
+    plural = "s" if count != 1 else ""
+    if not infinite:
+        return f"missing value{plural}"
+    return f"missing or infinite value{plural} ({infinite:,} infinite)"
 
 
 def _imputed_text(feature: Feature) -> str:

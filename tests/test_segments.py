@@ -179,7 +179,7 @@ def test_missing_values_are_imputed_with_a_warning(ws) -> None:
     deliver(ws, "odd", "r2", start=1000, v=pa.array([1.0, 2.0, float("inf"), 10.0, 11.0, None]),
             flag=[True, False, None, True, True, False])  # fmt: skip
     result = ws.execute("SEGMENT LIST odd INTO 2 SEGMENTS BY v, flag")
-    assert result.warnings == ["2 missing values of `v` imputed with its median 6.0",
+    assert result.warnings == ["2 missing or infinite values (1 infinite) of `v` imputed with its median 6.0",
                                "1 missing value of `flag` imputed with its most frequent value true"]
     assert sorted(r[3] for r in result.rows) == [1.5, 10.5]  # the means ignore the missing values
 
@@ -331,3 +331,11 @@ def test_numbers_of_any_magnitude_segment_as_their_scaled_copies_do(ws) -> None:
     assert [r[1] for r in huge.rows] == [r[1] for r in plain.rows]  # the same segment sizes
     by_lead = dict(ws.execute("SELECT lead_id, segment FROM huge").rows)
     assert len(set(by_lead.values())) == 2
+
+
+def test_infinite_values_are_imputed_and_said_to_be(ws) -> None:
+    values = [float(i) for i in range(40)]
+    values[3], values[7], values[9] = float("inf"), float("-inf"), float("nan")
+    deliver(ws, "odd", "r1", v=values)
+    result = ws.execute("SEGMENT LIST odd INTO 2 SEGMENTS BY v")
+    assert any(w.startswith("3 missing or infinite values (2 infinite) of `v` imputed") for w in result.warnings)
