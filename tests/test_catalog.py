@@ -293,3 +293,21 @@ def test_remote_tsv_and_json_array(ws, data) -> None:
     assert set(ws.catalog.get_data("t3").columns) == {"id", "name"}
     with pytest.raises(leadql.LeadQLSourceError, match="no option `union_by_name`"):
         ws.execute("CREATE TABLE t4 FROM 'memory://remote/x/*.parquet' OPTIONS (union_by_name = true)")
+
+
+def test_a_time_column_must_hold_times(tmp_path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"id": [1, 2], "email": ["a@b.com", "c@d.com"], "n": [1, 2],
+                             "ts": ["2026-01-01", "2026-01-02 10:00"]}), path)  # fmt: skip
+    ws = leadql.connect()
+    text = f"CREATE OR REPLACE TABLE t FROM '{path}' KEY id TIME COLUMN "
+    with pytest.raises(leadql.LeadQLTypeError, match="holds text that is not a date or time, e.g. 'a@b.com'") as caught:
+        ws.execute(text + "email")
+    assert caught.value.column == len(text) + 1
+    with pytest.raises(leadql.LeadQLTypeError, match="TIME COLUMN `n` is BIGINT, not a date or timestamp"):
+        ws.execute(text + "n")
+    ws.execute(text + "ts")  # text that reads as times is fine
+    assert ws.execute("SHOW TABLES").rows[0][0] == "t"

@@ -90,6 +90,8 @@ def create_data(ctx: Context, stmt: ast.CreateSource | ast.CreateTable) -> Resul
     mappings = _mappings(ctx, stmt, columns, by_lower, categories)
     key = tuple(_column(ctx, k, by_lower, name) for k in stmt.key)
     time_column = _column(ctx, stmt.time_column, by_lower, name) if stmt.time_column else None
+    if time_column is not None:
+        _check_time_column(ctx, stmt, from_sql, time_column, columns[time_column])
     references = tuple(_reference(ctx, r, by_lower, name) for r in stmt.references)
 
     prices: tuple[Price, ...] = ()
@@ -137,6 +139,26 @@ def _at_location(error: LeadQLError, stmt: Any, ctx: Context) -> LeadQLError:
                 error.text = ctx.text
                 return error
     return error.located(stmt.span, ctx.text)
+
+
+def _check_time_column(ctx: Context, stmt: Any, from_sql: str, column: str, type_: str) -> None:
+    """A TIME COLUMN holds times: a date or timestamp column, or text that reads as one (every
+    window and anchor casts it to TIMESTAMP). Numbers and text such as e-mails are refused."""
+    upper = type_.upper()
+    if upper.startswith(("DATE", "TIMESTAMP")):
+        return
+    node = stmt.time_column
+    if upper != "VARCHAR":
+        raise ctx.fail(LeadQLTypeError, f"TIME COLUMN `{column}` is {type_}, not a date or timestamp", node,
+                       hint="name the column that says when each row happened")  # fmt: skip
+    q = quote_ident(column)
+    bad = ctx.con.execute(
+        f"SELECT count(*), any_value({q}) FROM (SELECT {q} FROM {from_sql} LIMIT 10000) "
+        f"WHERE nullif(trim({q}), '') IS NOT NULL AND TRY_CAST({q} AS TIMESTAMP) IS NULL"
+    ).fetchall()[0]
+    if bad[0]:
+        raise ctx.fail(LeadQLTypeError, f"TIME COLUMN `{column}` holds text that is not a date or time, "
+                       f"e.g. {bad[1]!r}", node, hint="name the column that says when each row happened")  # fmt: skip
 
 
 def _column(ctx: Context, ident: ast.Ident, by_lower: dict[str, str], source: str) -> str:
