@@ -434,3 +434,13 @@ def test_a_saved_query_must_bind_every_parameter_when_saved(ws) -> None:
     assert ws.execute("SHOW QUERIES").rows == []
     ws.execute("SAVE QUERY q AS SELECT $x AS a", {"x": 7})
     assert ws.execute("RUN QUERY q").rows == [(7,)]
+
+
+def test_errors_in_parameters_point_at_the_parameter(ws) -> None:
+    ws.execute("SAVE QUERY q AS SELECT 1 AS a")
+    with pytest.raises(leadql.LeadQLTypeError, match="MAX SPEND cannot be negative") as caught:
+        ws.execute("SCHEDULE q EVERY DAY MAX SPEND $m PER DAY", {"m": -1})
+    assert caught.value.column == 32
+    with pytest.raises(leadql.LeadQLTypeError, match="AT '25:00' is not a time of day") as caught:
+        ws.execute("SCHEDULE q EVERY DAY AT $a", {"a": "25:00"})
+    assert caught.value.column == 25

@@ -151,12 +151,13 @@ def _timing(ctx: Context, stmt: ast.Schedule, zone: str) -> tuple[Timing, Decima
     max_spend = per = None
     if stmt.max_spend is not None:
         max_spend = ctx.decimal_value(stmt.max_spend, "MAX SPEND")
+        where = stmt.max_spend if isinstance(stmt.max_spend, ast.Node) else stmt  # a $param has a place
         if max_spend < 0:
-            raise ctx.fail(LeadQLTypeError, "MAX SPEND cannot be negative", stmt)
+            raise ctx.fail(LeadQLTypeError, "MAX SPEND cannot be negative", where)
         from leadql.planner.binding import MAX_BUDGET
 
         if max_spend > MAX_BUDGET:
-            raise ctx.fail(LeadQLTypeError, f"MAX SPEND is at most {MAX_BUDGET:,} USD", stmt,
+            raise ctx.fail(LeadQLTypeError, f"MAX SPEND is at most {MAX_BUDGET:,} USD", where,
                            hint="no FIND can spend more; write the most a period may spend")  # fmt: skip
         per = stmt.max_spend_per
         if per not in UNITS:
@@ -181,7 +182,8 @@ def _timing(ctx: Context, stmt: ast.Schedule, zone: str) -> tuple[Timing, Decima
     if at is not None:
         parts = at.split(":")
         if not (len(parts) == 2 and all(p.isdigit() for p in parts) and int(parts[0]) < 24 and int(parts[1]) < 60):
-            raise ctx.fail(LeadQLTypeError, f"AT '{at}' is not a time of day", stmt, hint="e.g. AT '06:00'")
+            where = stmt.at_time if isinstance(stmt.at_time, ast.Node) else stmt
+            raise ctx.fail(LeadQLTypeError, f"AT '{at}' is not a time of day", where, hint="e.g. AT '06:00'")
         at = f"{int(parts[0]):02d}:{int(parts[1]):02d}"
         if stmt.every.unit in ("second", "minute"):
             raise ctx.fail(LeadQLSemanticError, f"AT means nothing for a schedule every {stmt.every.unit}",
