@@ -164,6 +164,8 @@ def test_save_show_describe_drop_and_their_errors(ws) -> None:
         with pytest.raises(leadql.LeadQLTypeError, match="more than 100 years between runs") as caught:
             ws.execute(f"SCHEDULE daily EVERY {every}")
         assert caught.value.column == 16
+    with pytest.raises(leadql.LeadQLSemanticError, match="MAX SPEND cannot be counted PER minute"):
+        ws.execute("SCHEDULE daily EVERY DAY MAX SPEND 5 PER MINUTE")
     with pytest.raises(leadql.LeadQLTypeError, match="MAX SPEND is at most 1,000,000,000 USD"):
         ws.execute("SCHEDULE daily EVERY DAY MAX SPEND 1e400 PER DAY")
     assert ws.execute("SHOW SCHEDULES").rows == []

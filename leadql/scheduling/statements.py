@@ -21,7 +21,6 @@ from leadql.result import Result
 from leadql.scheduling import store
 from leadql.scheduling.timing import (
     MAX_PERIOD_YEARS,
-    UNITS,
     Timing,
     check_cron,
     check_zone,
@@ -160,7 +159,7 @@ def _timing(ctx: Context, stmt: ast.Schedule, zone: str) -> tuple[Timing, Decima
             raise ctx.fail(LeadQLTypeError, f"MAX SPEND is at most {MAX_BUDGET:,} USD", where,
                            hint="no FIND can spend more; write the most a period may spend")  # fmt: skip
         per = stmt.max_spend_per
-        if per not in UNITS:
+        if per not in ("hour", "day", "week", "month", "year"):  # calendar periods (not seconds)
             raise ctx.fail(LeadQLSemanticError, f"MAX SPEND cannot be counted PER {per}", stmt,
                            hint="PER HOUR, DAY, WEEK, MONTH or YEAR")  # fmt: skip
     if stmt.cron is not None:
