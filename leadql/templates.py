@@ -15,6 +15,7 @@ template and points at the USING TEMPLATE clause of the user's text.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -32,6 +33,7 @@ from leadql.errors import (
     did_you_mean,
 )
 from leadql.grammar import ast
+from leadql.params import finite
 from leadql.result import Result
 
 KIND = "template"  # the kind of catalog object a user template is stored as
@@ -272,6 +274,10 @@ def _type_problem(type_: str, value: Value, params: dict[str, Any]) -> str | Non
         return (
             f"{type_} parameter needs {_KIND_WORDS[_ACCEPTS_WORD[type_]]}, not {_KIND_WORDS[kind]}"
         )
+    number = value.value if isinstance(value, ast.Literal) else params.get(getattr(value, "name", ""))
+    if kind == "number" and isinstance(number, (int, float, Decimal)) and not isinstance(number, bool):
+        if not finite(number) or not math.isfinite(float(number)):  # 1e999 would become inf in SQL
+            return f"a number must be finite and at most about 1.8e308, not {number}"
     if type_ == "DATE" and kind == "text":
         text = (
             value.value

@@ -516,3 +516,14 @@ def test_the_budget_may_come_from_the_template(ws):
     with pytest.raises(LeadQLError, match="needs a BUDGET") as caught:
         ws.execute("FIND 5 leads USING TEMPLATE unbudgeted()")
     assert caught.value.span is not None and "ESTIMATE" in caught.value.hint
+
+
+def test_a_number_past_the_float_range_is_refused_not_made_infinite(ws):
+    with pytest.raises(LeadQLError, match="must be finite and at most about 1.8e308, not 1E\\+999"):
+        ws.execute("CREATE TEMPLATE t1(x NUMBER := 1e999) AS WHERE fico >= $x")
+    with pytest.raises(LeadQLError, match="1E\\+999, which cannot be used in a FIND condition"):
+        ws.execute("CREATE TEMPLATE t2(x := 1e999) AS WHERE fico >= $x")
+    with pytest.raises(LeadQLError, match="cannot be used in a FIND condition") as caught:
+        ws.execute("FIND 5 leads WITH email WHERE fico > 1e999 BUDGET 5")
+    assert caught.value.column == 38
+    assert ws.execute("SELECT count(*) FROM _leadql.runs").rows == [(0,)]

@@ -249,7 +249,8 @@ class PredicateCompiler:
         if isinstance(value, bool):
             return exp.Boolean(this=value)
         if isinstance(value, (int, float, Decimal)):
-            if not finite(value):  # NaN compares with nothing; SQL has no literal for it
+            if not finite(value) or (isinstance(value, Decimal) and abs(value) > Decimal("1.7e308")):
+                # NaN compares with nothing; SQL has no literal for it; 1e999 would read as inf
                 raise LeadQLTypeError(
                     f"{_named(node)}{value}, which cannot be used in a FIND condition", span=node.span, text=self.text,
                     hint="compare with a finite number",
