@@ -138,3 +138,10 @@ def test_plain_sql_and_cron_are_checked_before_anything_runs(text, message, colu
     _, errors = check(text)
     assert len(errors) == 1 and message in errors[0].message, errors
     assert errors[0].column == column
+
+
+def test_check_counts_each_statement_once():
+    from leadql.grammar import check
+
+    statements, errors = check("SELECT (;\nSELECT 1;\n")  # parses as a whole; the first fails validation
+    assert [s.keyword for s in statements] == ["SELECT"] and len(errors) == 1

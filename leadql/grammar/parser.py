@@ -225,12 +225,14 @@ def check(text: str | bytes) -> tuple[list[ast.Statement], list[LeadQLError]]:
         statements = None
     if statements is not None:
         errors: list[LeadQLError] = []
+        valid = []
         for statement in statements:
             try:
                 validate(statement, text)
+                valid.append(statement)
             except LeadQLError as e:
                 errors.append(e)
-        return statements, errors
+        return valid, errors  # each statement counted once: as checked, or as an error
 
     good: list[ast.Statement] = []
     errors = []
