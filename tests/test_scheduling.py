@@ -446,3 +446,12 @@ def test_errors_in_parameters_point_at_the_parameter(ws) -> None:
     with pytest.raises(leadql.LeadQLTypeError, match="AT '25:00' is not a time of day") as caught:
         ws.execute("SCHEDULE q EVERY DAY AT $a", {"a": "25:00"})
     assert caught.value.column == 25
+
+
+def test_run_query_says_when_passed_values_are_not_the_saved_ones(ws) -> None:
+    ws.execute("SAVE QUERY q AS SELECT $x AS a", {"x": 7})
+    result = ws.execute("RUN QUERY q", {"x": 8})
+    assert result.rows == [(7,)]
+    assert result.warnings == ["q ran with the values it was saved with ($x); "
+                               "SAVE OR REPLACE QUERY q … with new values changes them"]  # fmt: skip
+    assert ws.execute("RUN QUERY q", {"x": 7}).warnings == []

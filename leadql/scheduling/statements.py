@@ -219,6 +219,11 @@ def run_query(ctx: Context, stmt: ast.RunQuery) -> Result:
         error.message = f"run {outcome.query_run_id} of saved query {query.name} failed: {error.message}"
         raise error
     assert outcome.result is not None
+    ignored = sorted(n for n in query.params if n in ctx.params and ctx.params[n] != query.params[n])
+    if ignored:  # a saved query runs as saved: say so rather than let a passed value look used
+        outcome.result.warnings.append(
+            f"{query.name} ran with the values it was saved with ({', '.join('$' + n for n in ignored)}); "
+            f"SAVE OR REPLACE QUERY {query.name} … with new values changes them")
     return outcome.result
 
 
