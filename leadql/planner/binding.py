@@ -24,7 +24,7 @@ from leadql.errors import (
     did_you_mean,
 )
 from leadql.grammar import ast
-from leadql.planner.expressions import Predicate, PredicateCompiler
+from leadql.planner.expressions import Predicate, PredicateCompiler, kind_of
 
 OBJECTIVES = ("COST", "QUALITY", "COUNT")
 DAYS_PER_UNIT = {"day": 1, "hour": 1 / 24, "week": 7, "month": 30.4375, "year": 365.25,
@@ -172,17 +172,16 @@ def bind_find(ctx: Context, stmt: ast.Find) -> BoundFind:
 
 def _sample(type_sql: str, k: int) -> str:
     """A plain value of a category's type (k = 1, 2): one that casts, divides and takes logs."""
-    base = type_sql.upper().split("(")[0].strip()
-    if base in ("DATE", "TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "TIMESTAMPTZ", "DATETIME"):
+    kind = kind_of(type_sql)
+    if kind == "date":
         return f"CAST(DATE '2000-01-0{k}' AS {type_sql})"
-    if base in ("BOOLEAN", "BOOL"):
+    if kind == "boolean":
         return "true" if k == 1 else "false"
-    if base in ("VARCHAR", "TEXT", "STRING", "CHAR"):
-        return f"'{k}'"
-    if base.endswith("INT") or base in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "DOUBLE",
-                                         "FLOAT", "REAL", "DECIMAL", "NUMERIC", "UBIGINT", "UINTEGER"):
+    if kind == "number":
         return f"CAST({k} AS {type_sql})"
-    return f"CAST(NULL AS {type_sql})"
+    if type_sql.upper().startswith(("VARCHAR", "TEXT", "STRING", "CHAR")):
+        return f"'{k}'"
+    return f"CAST(NULL AS {type_sql})"  # lists, structs, …: no plain value
 
 
 def _check_evaluable(ctx: Context, predicates: list[Predicate], categories: dict[str, CategoryDef]) -> None:
