@@ -35,6 +35,7 @@ MIN_ROWS = 20_000  # below this scikit-learn's walk is quick enough (and numba n
 BLOCK = 8  # rows stepping down a tree together (measured: 6-8 best, 16 and 32 slower)
 MISSING_CODE = 255  # scikit-learn's missing-values bin: never a category of a fitted model
 _FLAT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_USES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # est → {probe columns: (ptr, uses)}
 _KERNEL: list[Any] = []  # [walk, walk_deltas], once compiled
 
 # the packed word of a node: feature | right-mask row << 16 | NaN goes right << 40 | child offset << 41
@@ -182,15 +183,7 @@ def raw_deltas(est: Any, E: np.ndarray, columns: np.ndarray, values: np.ndarray,
     columns = np.asarray(columns, np.int64)
     values = np.asarray(values, np.float64)
     codes = np.array([MISSING_CODE if (np.isnan(v) or v < 0) else int(v) for v in values], np.uint8)
-    # which probes each tree splits on, as CSR (tree t: uses[ptr[t]:ptr[t + 1]])
-    inner = (flat.word >> _CHILD_SHIFT) != 0
-    tree = np.searchsorted(flat.roots, np.arange(flat.word.size), side="right") - 1
-    feature = flat.word & ((1 << _FEATURE_BITS) - 1)
-    split = np.zeros((flat.roots.size, columns.size), np.bool_)
-    for j, c in enumerate(columns):
-        split[np.unique(tree[inner & (feature == c)]), j] = True
-    ptr = np.concatenate([[0], np.cumsum(split.sum(axis=1))]).astype(np.int64)
-    uses = np.nonzero(split)[1].astype(np.int64)  # row-major: by tree, then probe
+    ptr, uses = _tree_uses(est, flat, columns)
     _threads(threads)
     raw = np.empty(len(E), dtype=np.float64)
     deltas = np.empty((len(E), columns.size), dtype=np.float64)
@@ -206,6 +199,23 @@ def _kernel() -> Any:
     if not _KERNEL:
         _compile()
     return _KERNEL[0]
+
+
+def _tree_uses(est: Any, flat: FlatTrees, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which probes each tree splits on, as CSR (tree t: uses[ptr[t]:ptr[t + 1]]); computed
+    once per model and probe set, not once per scoring chunk."""
+    cached = _USES.setdefault(est, {})
+    key = tuple(columns.tolist())
+    if key not in cached:
+        inner = (flat.word >> _CHILD_SHIFT) != 0
+        tree = np.searchsorted(flat.roots, np.arange(flat.word.size), side="right") - 1
+        feature = flat.word & ((1 << _FEATURE_BITS) - 1)
+        split = np.zeros((flat.roots.size, columns.size), np.bool_)
+        for j, c in enumerate(columns):
+            split[np.unique(tree[inner & (feature == c)]), j] = True
+        ptr = np.concatenate([[0], np.cumsum(split.sum(axis=1))]).astype(np.int64)
+        cached[key] = (ptr, np.nonzero(split)[1].astype(np.int64))  # row-major: by tree, then probe
+    return cached[key]
 
 
 def _delta_kernel() -> Any:
