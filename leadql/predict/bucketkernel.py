@@ -1,0 +1,222 @@
+"""Windowed-feature partials in one compiled pass, when numba is installed (`leadql[fast]`).
+
+`features._bucketed` reduces a linked table's rows to partial aggregates per (anchor, age bucket)
+and then adds buckets up into windows. In SQL that is a join of each row to every anchor of its
+entity at or after it, a hash GROUP BY on (anchor, bucket), and a pivot that puts the buckets of
+an anchor side by side (one join per bucket). On 100k entities × 5M events × 875k anchors those
+two steps took 3.6 s of the 6.6 s of feature generation (the GROUP BY 2.0 s, the pivot 1.6 s).
+
+This computes the same partials without a hash table or a pivot. The rows are sorted by
+(entity, time) once; an entity's anchors are numbered contiguously (rid, in entity order) and
+sorted by time, so the rows of one (anchor, bucket) are a contiguous range found by binary
+search, and each partial is a tight loop over that range (the first and last rows give the
+bucket's earliest and latest time). Entities run in parallel, writing a dense
+(partial, bucket, anchor) array, so each column of the wide table `rid, p<bucket>_<partial>...`
+that the window expressions read is one contiguous array. The anchors are processed in chunks of
+whole entities, so memory is bounded whatever the table's size. (A first version added each row
+into the dense array at every anchor of its entity, in the rows' order: memory-bound, 2x slower
+than DuckDB's GROUP BY.) The SQL path stays the reference, and what runs without numba or on
+another engine; tests check the two agree.
+
+Aggregates follow DuckDB's rules: count(*) counts rows, count(x) non-NULL values, sum skips
+NULLs, and min/max order NaN above every number (max is NaN once a NaN is seen; min is NaN only
+when every value is).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from leadql.connectors.base import quote_str
+
+AVAILABLE = importlib.util.find_spec("numba") is not None
+MIN_ROWS = 200_000  # below this the SQL is quick enough (and numba need not load)
+CHUNK_CELLS = 1 << 21  # anchors × buckets per chunk: bounds the dense arrays (16 MB per partial)
+_KERNEL: list[Any] = []
+
+# partial operations, as the kernel knows them
+_COUNT_ROWS, _COUNT, _SUM, _MIN, _MAX, _MIN_TS, _MAX_TS, _COUNT_EQ = range(8)
+
+
+@dataclass(frozen=True)
+class Partial:
+    """One partial aggregate of the rows of an (anchor, bucket): `func(arg)` in SQL, or with
+    `equals` the count of rows whose `arg` reads as that text.
+
+    `arg` is "*" (count(*) only), "s.ts" (the row's time: min/max only) or an SQL expression
+    over the source row `s`.
+    """
+
+    key: str
+    func: str  # count | sum | min | max
+    arg: str
+    equals: str | None = None
+
+    def sql(self) -> str:
+        if self.equals is not None:
+            return f"count(CASE WHEN CAST({self.arg} AS VARCHAR) = {quote_str(self.equals)} THEN 1 END)"
+        return f"{self.func}({self.arg})"
+
+    def op(self) -> int:
+        if self.equals is not None:
+            if self.func != "count" or self.arg in ("*", "s.ts"):
+                raise ValueError(f"a count of {self.arg} = {self.equals!r} is not a partial")
+            return _COUNT_EQ
+        if self.arg == "*":
+            if self.func != "count":
+                raise ValueError(f"{self.func}(*) is not a partial")
+            return _COUNT_ROWS
+        if self.arg == "s.ts":
+            if self.func not in ("min", "max"):
+                raise ValueError(f"{self.func} of the row's time is not a partial")
+            return _MIN_TS if self.func == "min" else _MAX_TS
+        return {"count": _COUNT, "sum": _SUM, "min": _MIN, "max": _MAX}[self.func]
+
+
+def usable(rows: int) -> bool:
+    """Whether the compiled pass should run for a source of `rows` rows."""
+    return AVAILABLE and rows >= MIN_ROWS
+
+
+def partials_table(con, src: str, anchors: str, partials: Sequence[Partial], edges_us: Sequence[int],
+                   out: str) -> None:  # fmt: skip
+    """CREATE TEMP TABLE `out` (rid, p<j>_<key> for every bucket j and partial) with one row per
+    anchor of `anchors` (rid, entity_id, anchor_ts; rid numbered 1.. in entity order).
+
+    `src` is a query of the rows (entity_id, ts, ...), `edges_us` the bucket edges in
+    microseconds: bucket j holds rows with age in [edges[j-1], edges[j]), the last one rows
+    older than every edge. Counts and sums of an empty bucket are 0, its min/max NULL.
+    """
+    edges = np.asarray(sorted(edges_us), dtype=np.int64)
+    buckets = edges.size + 1
+    ops = np.array([p.op() for p in partials], dtype=np.int64)
+    values = list(dict.fromkeys(p.arg for p in partials if ops[partials.index(p)] in (_COUNT, _SUM, _MIN, _MAX)))
+    coded = list(dict.fromkeys(p.arg for p in partials if p.equals is not None))
+    texts = {a: list(dict.fromkeys(p.equals for p in partials if p.arg == a and p.equals is not None))
+             for a in coded}  # fmt: skip
+    inp = np.array([coded.index(p.arg) if p.equals is not None else
+                    values.index(p.arg) if p.arg in values else -1 for p in partials], np.int64)
+    target = np.array([texts[p.arg].index(p.equals) if p.equals is not None else -1
+                       for p in partials], np.int64)  # fmt: skip
+    cols = "".join(f", coalesce(CAST({a} AS DOUBLE), 0) AS v{i}, ({a}) IS NOT NULL AS m{i}"
+                   for i, a in enumerate(values))
+    for i, a in enumerate(coded):
+        whens = " ".join(f"WHEN {quote_str(t)} THEN {j}" for j, t in enumerate(texts[a]))
+        cols += f", CAST(CASE CAST({a} AS VARCHAR) {whens} ELSE -1 END AS INTEGER) AS q{i}"
+    # the rows with their entity's first anchor, sorted; rows after its last anchor never count
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {out}_e AS
+        SELECT entity_id, min(rid) AS r0, max(rid) AS r1, max(anchor_ts) AS last_anchor
+        FROM {anchors} GROUP BY entity_id
+    """)  # fmt: skip
+    keep_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    try:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {out}_k AS
+            SELECT e.r0, epoch_us(s.ts) AS us{cols}
+            FROM ({src}) s JOIN {out}_e e ON e.entity_id = s.entity_id
+            WHERE s.ts IS NOT NULL AND s.ts <= e.last_anchor
+            ORDER BY e.r0, us
+        """)  # fmt: skip
+        con.execute("SET preserve_insertion_order = true")  # the chunks read back in that order
+        ent = con.execute(f"SELECT r0, r1 FROM {out}_e ORDER BY r0").fetchnumpy()
+        ent_r0, ent_r1 = np.asarray(ent["r0"], np.int64), np.asarray(ent["r1"], np.int64)
+        anchor_us = np.asarray(con.execute(
+            f"SELECT epoch_us(anchor_ts) AS us FROM {anchors} ORDER BY rid").fetchnumpy()["us"], np.int64)
+        kernel = _kernel()
+        created = False
+        for lo, hi in _chunks(ent_r0, ent_r1, max(1, CHUNK_CELLS // buckets)):
+            rows = con.execute(f"SELECT * FROM {out}_k WHERE r0 BETWEEN {lo} AND {hi}").fetchnumpy()
+            r0 = np.asarray(rows["r0"], np.int64)
+            starts = np.flatnonzero(np.r_[True, r0[1:] != r0[:-1]]) if r0.size else np.zeros(0, np.int64)
+            offsets = np.r_[starts, r0.size].astype(np.int64)
+            first = r0[starts]
+            last = ent_r1[np.searchsorted(ent_r0, first)]
+            V = np.stack([np.asarray(rows[f"v{i}"], np.float64) for i in range(len(values))]) \
+                if values else np.zeros((0, r0.size))
+            M = np.stack([np.asarray(rows[f"m{i}"], np.bool_) for i in range(len(values))]) \
+                if values else np.zeros((0, r0.size), np.bool_)
+            Q = np.stack([np.asarray(rows[f"q{i}"], np.int32) for i in range(len(coded))]) \
+                if coded else np.zeros((0, r0.size), np.int32)
+            cells = hi - lo + 1
+            acc = np.zeros((len(partials), buckets, cells), np.float64)
+            tacc = np.zeros((len(partials), buckets, cells), np.int64)
+            seen = np.zeros((len(partials), buckets, cells), np.bool_)
+            kernel(np.asarray(rows["us"], np.int64), offsets, first - lo, last - lo,
+                   anchor_us[lo - 1:hi], edges, ops, inp, target, V, M, Q, acc, tacc, seen)
+            batch = _batch(lo, hi, partials, ops, acc, tacc, seen, buckets)
+            _store(con, out, batch, created)
+            created = True
+        if not created:  # no anchors: an empty table of the right shape
+            shape = (len(partials), buckets, 0)
+            _store(con, out, _batch(1, 0, partials, ops, np.zeros(shape), np.zeros(shape, np.int64),
+                                    np.zeros(shape, np.bool_), buckets), False)  # fmt: skip
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if keep_order else 'false'}")
+        con.execute(f"DROP TABLE IF EXISTS {out}_k")
+        con.execute(f"DROP TABLE IF EXISTS {out}_e")
+
+
+def column(bucket: int, key: str) -> str:
+    """The wide table's column for partial `key` of bucket `bucket`."""
+    return f"p{bucket}_{key}"
+
+
+def _chunks(ent_r0: np.ndarray, ent_r1: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """Ranges of rids (inclusive) of whole entities, about `size` anchors each, covering every
+    anchor (entities are sorted by first rid and their ranges tile 1..n)."""
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < ent_r0.size:
+        lo = int(ent_r0[i])
+        j = int(np.searchsorted(ent_r1, lo + size - 1, side="right"))  # entities ending in range
+        j = max(j, i + 1)
+        out.append((lo, int(ent_r1[j - 1])))
+        i = j
+    return out
+
+
+def _store(con, out: str, batch: pa.Table, append: bool) -> None:
+    con.register(f"{out}_batch", batch)
+    try:
+        if append:
+            con.execute(f"INSERT INTO {out} SELECT * FROM {out}_batch")
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT * FROM {out}_batch")
+    finally:
+        con.unregister(f"{out}_batch")
+
+
+def _batch(lo: int, hi: int, partials: Sequence[Partial], ops: np.ndarray, acc: np.ndarray,
+           tacc: np.ndarray, seen: np.ndarray, buckets: int) -> pa.Table:  # fmt: skip
+    names = ["rid"]
+    arrays: list[pa.Array] = [pa.array(np.arange(lo, hi + 1, dtype=np.int64))]
+    for j in range(buckets):
+        for k, p in enumerate(partials):
+            names.append(column(j, p.key))
+            op = ops[k]
+            if op in (_COUNT_ROWS, _COUNT, _COUNT_EQ):
+                arrays.append(pa.array(acc[k, j].astype(np.int64)))
+            elif op == _SUM:
+                arrays.append(pa.array(acc[k, j]))
+            elif op in (_MIN, _MAX):
+                arrays.append(pa.array(acc[k, j], mask=~seen[k, j]))
+            else:
+                arrays.append(pa.array(tacc[k, j], type=pa.timestamp("us"), mask=~seen[k, j]))
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def _kernel() -> Any:
+    """The compiled pass (numba is imported, and the pass loaded from numba's cache or
+    compiled, on first use only)."""
+    if not _KERNEL:
+        from leadql.predict import jit
+
+        _KERNEL.append(jit.bucket_partials)
+    return _KERNEL[0]
