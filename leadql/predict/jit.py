@@ -5,7 +5,7 @@ next process: a closure's cells (other compiled functions) pickle differently in
 which made every process compile the tree walk again (2.7 s before the first gbm scoring).
 
 - `walk`, `walk_deltas`: the gbm tree walk and its per-feature deltas (see treewalk).
-- `bucket_partials`: windowed-feature partials per (anchor, age bucket) (see bucketkernel).
+- `bucket_partials`: windowed-feature partials per (anchor, window) (see bucketkernel).
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ import numpy as np
 from numba import njit, prange
 
 from leadql.predict.bucketkernel import (
-    _COUNT,
-    _COUNT_EQ,
-    _COUNT_ROWS,
-    _MAX,
-    _MAX_TS,
-    _MIN,
-    _MIN_TS,
-    _SUM,
+    OP_COUNT,
+    OP_COUNT_EQ,
+    OP_COUNT_ROWS,
+    OP_MAX_TS,
+    OP_MIN,
+    OP_MIN_TS,
+    OP_SUM,
 )  # fmt: skip
 from leadql.predict.treewalk import (
     _CHILD_SHIFT,
@@ -145,10 +144,12 @@ def after(us, lo, hi, t):
 
 @njit(parallel=True, cache=True, nogil=True)
 def bucket_partials(us, offsets, first, last, anchor_us, edges, ops, inp, target, V, M, Q,
-             acc, tacc, seen):  # fmt: skip
-    """Entity e's rows are offsets[e]..offsets[e+1], its anchors first[e]..last[e] (local
-    indexes, sorted by time). For each anchor, bucket b's rows are a contiguous range: the
-    rows after anchor - edges[b] and at or before the younger bucket's start."""
+                    acc, tacc, seen):  # fmt: skip
+    """Entity e's rows are offsets[e]..offsets[e+1] (sorted by time), its anchors
+    first[e]..last[e] (local indexes, sorted by time). Window b of an anchor holds the rows
+    after anchor - edges[b] and at or before the anchor (b = edges.size: all of them): a
+    contiguous range, which contains window b - 1, so each window adds only the rows between
+    its start and the younger window's start to that window's partials."""
     for e in prange(offsets.size - 1):
         s, end = offsets[e], offsets[e + 1]
         upto = s
@@ -156,50 +157,39 @@ def bucket_partials(us, offsets, first, last, anchor_us, edges, ops, inp, target
             a = anchor_us[c]
             while upto < end and us[upto] <= a:
                 upto += 1
-            hi = upto
+            top = prev = upto
             for b in range(edges.size + 1):
-                lo = after(us, s, hi, a - edges[b]) if b < edges.size else s
-                if lo < hi:
-                    for k in range(ops.size):
-                        op = ops[k]
-                        j = inp[k]
-                        if op == _COUNT_ROWS:
-                            acc[k, b, c] = hi - lo
-                        elif op == _MIN_TS:
-                            tacc[k, b, c] = us[lo]
+                lo = after(us, s, prev, a - edges[b]) if b < edges.size else s
+                for k in range(ops.size):
+                    op = ops[k]
+                    j = inp[k]
+                    if op == OP_COUNT_ROWS:
+                        acc[k, b, c] = top - lo
+                    elif op == OP_MIN_TS or op == OP_MAX_TS:
+                        if lo < top:
+                            tacc[k, b, c] = us[lo] if op == OP_MIN_TS else us[top - 1]
                             seen[k, b, c] = True
-                        elif op == _MAX_TS:
-                            tacc[k, b, c] = us[hi - 1]
-                            seen[k, b, c] = True
-                        elif op == _COUNT_EQ:
-                            n = 0
-                            for i in range(lo, hi):
-                                n += Q[j, i] == target[k]
-                            acc[k, b, c] = n
-                        elif op == _COUNT:
-                            n = 0
-                            for i in range(lo, hi):
-                                n += M[j, i]
-                            acc[k, b, c] = n
-                        elif op == _SUM:
-                            total = 0.0
-                            for i in range(lo, hi):
-                                if M[j, i]:
-                                    total += V[j, i]
-                            acc[k, b, c] = total
-                        else:  # min / max; NaN above every number
-                            found = False
-                            cur = 0.0
-                            for i in range(lo, hi):
-                                if M[j, i]:
-                                    v = V[j, i]
-                                    if not found:
-                                        cur, found = v, True
-                                    elif op == _MIN:
-                                        if v < cur or (cur != cur and v == v):
-                                            cur = v
-                                    elif op == _MAX and cur == cur and (v > cur or v != v):
+                    elif op == OP_COUNT_EQ or op == OP_COUNT or op == OP_SUM:
+                        total = acc[k, b - 1, c] if b > 0 else 0.0
+                        for i in range(lo, prev):
+                            if op == OP_COUNT_EQ:
+                                total += Q[j, i] == target[k]
+                            elif M[j, i]:
+                                total += 1.0 if op == OP_COUNT else V[j, i]
+                        acc[k, b, c] = total
+                    else:  # min / max; NaN above every number
+                        found = seen[k, b - 1, c] if b > 0 else False
+                        cur = acc[k, b - 1, c] if b > 0 else 0.0
+                        for i in range(lo, prev):
+                            if M[j, i]:
+                                v = V[j, i]
+                                if not found:
+                                    cur, found = v, True
+                                elif op == OP_MIN:
+                                    if v < cur or (cur != cur and v == v):
                                         cur = v
-                            acc[k, b, c] = cur
-                            seen[k, b, c] = found
-                hi = lo
+                                elif cur == cur and (v > cur or v != v):
+                                    cur = v
+                        acc[k, b, c] = cur
+                        seen[k, b, c] = found
+                prev = lo
