@@ -527,3 +527,14 @@ def test_compiled_partials_equal_the_sql_on_awkward_data(partials_path, monkeypa
             else:
                 assert a == b, (key, d.name, a, b)
     con.close()
+
+
+def test_compiled_partials_sort_rows_the_engine_returned_out_of_order():
+    """The compiled pass checks that the rows arrive sorted by (entity, time), and sorts them if not."""
+    import numpy as np
+
+    chunk = {"r0": np.array([1, 1, 4, 4, 4]), "us": np.array([5, 9, 3, 1, 2]), "v0": np.arange(5.0)}
+    fixed = bucketkernel._in_order(chunk)
+    assert fixed["us"].tolist() == [5, 9, 1, 2, 3] and fixed["v0"].tolist() == [0, 1, 3, 4, 2]
+    ordered = {"r0": np.array([1, 2, 2]), "us": np.array([9, 1, 1])}
+    assert bucketkernel._in_order(ordered) is ordered

@@ -85,22 +85,24 @@ def usable(rows: int) -> bool:
     return AVAILABLE and rows >= MIN_ROWS
 
 
-def partials_table(con, src: str, anchors: str, partials: Sequence[Partial], edges_us: Sequence[int],
-                   wanted: Sequence[tuple[int, str]], out: str) -> None:  # fmt: skip
+def partials_table(con, rows: str, ents: str, anchors: str, partials: Sequence[Partial],
+                   edges_us: Sequence[int], wanted: Sequence[tuple[int, str]], out: str) -> None:  # fmt: skip
     """CREATE TEMP TABLE `out` (rid, then column(j, key) for each (j, key) wanted) with one row
     per anchor of `anchors` (rid, entity_id, anchor_ts; rid numbered 1.. in entity order).
 
-    `src` is a query of the rows (entity_id, ts, ...); `edges_us` the window lengths in
-    microseconds, ascending: window j holds the rows with age below edges[j] (ts after
-    anchor - edges[j], and at or before the anchor), window len(edges) every row at or before
-    the anchor. Counts and sums of an empty window are 0, its min/max NULL.
+    `rows` is a table of the rows (r0, ts, ...) sorted by (r0, ts), r0 being the first rid of
+    the row's entity; `ents` the entities (r0, r1: their first and last rid). `edges_us` are
+    the window lengths in microseconds, ascending: window j holds the rows with age below
+    edges[j] (ts after anchor - edges[j], and at or before the anchor), window len(edges) every
+    row at or before the anchor. Counts and sums of an empty window are 0, its min/max NULL.
     """
     edges = np.asarray(edges_us, dtype=np.int64)
     if np.any(np.diff(edges) <= 0):
         raise ValueError("window edges must ascend")
     buckets = edges.size + 1
     ops = np.array([p.op() for p in partials], dtype=np.int64)
-    values = list(dict.fromkeys(p.arg for p in partials if ops[partials.index(p)] in (OP_COUNT, OP_SUM, OP_MIN, OP_MAX)))
+    values = list(dict.fromkeys(p.arg for p, op in zip(partials, ops, strict=True)
+                                if op in (OP_COUNT, OP_SUM, OP_MIN, OP_MAX)))  # fmt: skip
     coded = list(dict.fromkeys(p.arg for p in partials if p.equals is not None))
     texts = {a: list(dict.fromkeys(p.equals for p in partials if p.arg == a and p.equals is not None))
              for a in coded}  # fmt: skip
@@ -113,46 +115,35 @@ def partials_table(con, src: str, anchors: str, partials: Sequence[Partial], edg
     for i, a in enumerate(coded):
         whens = " ".join(f"WHEN {quote_str(t)} THEN {j}" for j, t in enumerate(texts[a]))
         cols += f", CAST(CASE CAST({a} AS VARCHAR) {whens} ELSE -1 END AS INTEGER) AS q{i}"
-    # the rows with their entity's first anchor, sorted; rows after its last anchor never count
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {out}_e AS
-        SELECT entity_id, min(rid) AS r0, max(rid) AS r1, max(anchor_ts) AS last_anchor
-        FROM {anchors} GROUP BY entity_id
-    """)  # fmt: skip
     keep_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
     try:
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE {out}_k AS
-            SELECT e.r0, epoch_us(s.ts) AS us{cols}
-            FROM ({src}) s JOIN {out}_e e ON e.entity_id = s.entity_id
-            WHERE s.ts IS NOT NULL AND s.ts <= e.last_anchor
-            ORDER BY e.r0, us
-        """)  # fmt: skip
-        con.execute("SET preserve_insertion_order = true")  # the chunks read back in that order
-        ent = con.execute(f"SELECT r0, r1 FROM {out}_e ORDER BY r0").fetchnumpy()
+        con.execute("SET preserve_insertion_order = true")  # the chunks read back in (r0, ts) order
+        ent = con.execute(f"SELECT r0, r1 FROM {ents} ORDER BY r0").fetchnumpy()
         ent_r0, ent_r1 = np.asarray(ent["r0"], np.int64), np.asarray(ent["r1"], np.int64)
         anchor_us = np.asarray(con.execute(
             f"SELECT epoch_us(anchor_ts) AS us FROM {anchors} ORDER BY rid").fetchnumpy()["us"], np.int64)
         kernel = _kernel()
         created = False
         for lo, hi in _chunks(ent_r0, ent_r1, max(1, CHUNK_CELLS // buckets)):
-            rows = con.execute(f"SELECT * FROM {out}_k WHERE r0 BETWEEN {lo} AND {hi}").fetchnumpy()
-            r0 = np.asarray(rows["r0"], np.int64)
+            chunk = con.execute(f"SELECT r0, epoch_us(ts) AS us{cols} FROM {rows} s "
+                                f"WHERE r0 BETWEEN {lo} AND {hi}").fetchnumpy()
+            chunk = _in_order(chunk)
+            r0 = np.asarray(chunk["r0"], np.int64)
             starts = np.flatnonzero(np.r_[True, r0[1:] != r0[:-1]]) if r0.size else np.zeros(0, np.int64)
             offsets = np.r_[starts, r0.size].astype(np.int64)
             first = r0[starts]
             last = ent_r1[np.searchsorted(ent_r0, first)]
-            V = np.stack([np.asarray(rows[f"v{i}"], np.float64) for i in range(len(values))]) \
+            V = np.stack([np.asarray(chunk[f"v{i}"], np.float64) for i in range(len(values))]) \
                 if values else np.zeros((0, r0.size))
-            M = np.stack([np.asarray(rows[f"m{i}"], np.bool_) for i in range(len(values))]) \
+            M = np.stack([np.asarray(chunk[f"m{i}"], np.bool_) for i in range(len(values))]) \
                 if values else np.zeros((0, r0.size), np.bool_)
-            Q = np.stack([np.asarray(rows[f"q{i}"], np.int32) for i in range(len(coded))]) \
+            Q = np.stack([np.asarray(chunk[f"q{i}"], np.int32) for i in range(len(coded))]) \
                 if coded else np.zeros((0, r0.size), np.int32)
             cells = hi - lo + 1
             acc = np.zeros((len(partials), buckets, cells), np.float64)
             tacc = np.zeros((len(partials), buckets, cells), np.int64)
             seen = np.zeros((len(partials), buckets, cells), np.bool_)
-            kernel(np.asarray(rows["us"], np.int64), offsets, first - lo, last - lo,
+            kernel(np.asarray(chunk["us"], np.int64), offsets, first - lo, last - lo,
                    anchor_us[lo - 1:hi], edges, ops, inp, target, V, M, Q, acc, tacc, seen)
             batch = _batch(lo, hi, partials, ops, acc, tacc, seen, wanted)
             _store(con, out, batch, created)
@@ -163,8 +154,20 @@ def partials_table(con, src: str, anchors: str, partials: Sequence[Partial], edg
                                     np.zeros(shape, np.bool_), wanted), False)  # fmt: skip
     finally:
         con.execute(f"SET preserve_insertion_order = {'true' if keep_order else 'false'}")
-        con.execute(f"DROP TABLE IF EXISTS {out}_k")
-        con.execute(f"DROP TABLE IF EXISTS {out}_e")
+
+
+def _in_order(chunk: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The chunk's rows sorted by (r0, us), as the kernel needs. DuckDB returns them in that
+    order (the table was written sorted, and is read with preserve_insertion_order); this only
+    checks it, and sorts if the engine did not keep it."""
+    r0, us = np.asarray(chunk["r0"]), np.asarray(chunk["us"])
+    if r0.size < 2:
+        return chunk
+    dr, dt = np.diff(r0), np.diff(us)
+    if not ((dr < 0) | ((dr == 0) & (dt < 0))).any():
+        return chunk
+    order = np.lexsort((us, r0))
+    return {k: np.asarray(v)[order] for k, v in chunk.items()}
 
 
 def column(window: int, key: str) -> str:

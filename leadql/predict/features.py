@@ -627,7 +627,7 @@ def compute_features(
                    | {2 * f.window_days for f in plan.features
                       if f.kind == "trend" and f.window_days is not None})
     tag = f"__leadql_feat_{abs(hash((out, id(plan)))) % 10**8}"
-    temp_tables = [f"{tag}_a"]
+    temp_tables = [f"{tag}_a", f"{tag}_e"]
     final_cols: list[str] = []
     joins: list[str] = []
     # row order is not part of the contract: let DuckDB write the temp tables in parallel
@@ -640,11 +640,18 @@ def compute_features(
             FROM (
               SELECT DISTINCT entity_id, CAST(anchor_ts AS TIMESTAMP) AS anchor_ts FROM {anchors})
         """)  # fmt: skip
+        # each entity's anchors: rids r0..r1 (contiguous), the last one at last_anchor
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {tag}_e AS
+            SELECT entity_id, min(rid) AS r0, max(rid) AS r1, max(anchor_ts) AS last_anchor
+            FROM {tag}_a GROUP BY entity_id
+        """)  # fmt: skip
         for gi, ((_table, path), feats) in enumerate(groups.items()):
             if progress:
                 progress(f"features from {feats[0].table}", gi / max(len(groups), 1))
             name_g = f"{tag}_g{gi}"
-            select, temps = _group_table(con, schema, plan, feats, path, f"{tag}_a", name_g, edges)
+            select, temps = _group_table(con, schema, plan, feats, path, f"{tag}_a", f"{tag}_e",
+                                         name_g, edges)
             temp_tables.extend(temps)
             alias = f"g{gi}"
             joins.append(f"LEFT JOIN ({select}) {alias} ON {alias}.rid = r.rid")
@@ -686,7 +693,8 @@ def compute_features(
 
 
 def _group_table(con, schema: Schema, plan: FeaturePlan, feats: list[FeatureDef],
-                 path: tuple[str, ...], a: str, name: str, edges: list[float]) -> tuple[str, list[str]]:
+                 path: tuple[str, ...], a: str, ents: str, name: str,
+                 edges: list[float]) -> tuple[str, list[str]]:  # fmt: skip
     """A SELECT of (rid, <feature columns>) for the features of one linked table, and the temp
     tables it reads (dropped once the features are assembled): the final statement joins the
     groups' SELECTs, so no group's result is written twice."""
@@ -719,34 +727,38 @@ def _group_table(con, schema: Schema, plan: FeaturePlan, feats: list[FeatureDef]
             SELECT a.rid, {exprs} FROM {a} a JOIN ({src}) s ON s.entity_id = a.entity_id
             GROUP BY a.rid
         """, [])  # fmt: skip
-    return _bucketed(con, feats, src, col_of, a, name, edges, [col_of[k] for k in tie])
+    return _bucketed(con, feats, src, col_of, a, ents, name, edges, [col_of[k] for k in tie])
 
 
-def _bucketed(con, feats: list[FeatureDef], src: str, col_of: dict[str, str], a: str, name: str,
-              edges: list[float], tie: Sequence[str] = ()) -> tuple[str, list[str]]:
-    """(SELECT of rid, <feature columns>; the temp tables it reads): see _windows. The rows are read once:
-    unsorted for the compiled partials (bucketkernel); for the SQL ones sorted by entity (rid is
-    numbered in entity order), so the joined rows arrive grouped by anchor and the GROUP BY's
-    hash table is hit in cache (measured 2x faster)."""
+def _bucketed(con, feats: list[FeatureDef], src: str, col_of: dict[str, str], a: str, ents: str,
+              name: str, edges: list[float], tie: Sequence[str] = ()) -> tuple[str, list[str]]:
+    """(SELECT of rid, <feature columns>; the temp tables it reads): see _windows.
+
+    The rows are read once into {name}_s: only those of entities with anchors, at or before
+    their entity's last anchor, with the entity's first rid (r0), sorted by (r0, time). The
+    compiled partials (bucketkernel) need that order; for the SQL ones it makes the joined rows
+    arrive grouped by anchor, so the GROUP BY's hash table is hit in cache (measured 2x
+    faster)."""
     temps = [f"{name}{suffix}" for suffix in ("_s", "_p", "_d", "_w", "_v")]
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_s AS "
-                    f"SELECT * FROM ({src}) WHERE ts IS NOT NULL")
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {name}_s AS
+            SELECT e.r0, s.* FROM ({src}) s JOIN {ents} e ON e.entity_id = s.entity_id
+            WHERE s.ts IS NOT NULL AND s.ts <= e.last_anchor
+            ORDER BY e.r0, s.ts
+        """)  # fmt: skip
         rows = con.execute(f"SELECT count(*) FROM {name}_s").fetchone()[0]
         compiled = bucketkernel.usable(rows)
-        if not compiled:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_s AS "
-                        f"SELECT * FROM {name}_s ORDER BY entity_id, ts")
-        return (_windows(con, feats, f"SELECT * FROM {name}_s", col_of, a, name, edges, tie, compiled),
-                temps)
+        return (_windows(con, feats, f"SELECT * FROM {name}_s", col_of, a, ents, name, edges, tie,
+                         compiled), temps)  # fmt: skip
     except BaseException:
         for t in temps:
             con.execute(f"DROP TABLE IF EXISTS {t}")
         raise
 
 
-def _windows(con, feats: list[FeatureDef], src: str, col_of: dict[str, str], a: str, name: str,
-             edges: list[float], tie: Sequence[str], compiled: bool) -> str:
+def _windows(con, feats: list[FeatureDef], src: str, col_of: dict[str, str], a: str, ents: str,
+             name: str, edges: list[float], tie: Sequence[str], compiled: bool) -> str:
     """A SELECT of (rid, <feature columns>): windowed aggregates in two steps: (anchor, age bucket) partials, then windows of buckets.
 
     Bucket i holds rows with age in [edges[i-1], edges[i]) days (bucket 0: younger than the
@@ -856,8 +868,8 @@ def _windows(con, feats: list[FeatureDef], src: str, col_of: dict[str, str], a: 
             raise LeadQLExecutionError(f"feature {f.name} has unknown function {f.func}")
     parts = ", ".join(f"{v.sql()} AS {k}" for k, v in partial.items())
     if compiled:
-        bucketkernel.partials_table(con, src, a, list(partial.values()), [_micros(w) for w in edges],
-                                    list(wanted), f"{name}_p")
+        bucketkernel.partials_table(con, f"{name}_s", ents, a, list(partial.values()),
+                                    [_micros(w) for w in edges], list(wanted), f"{name}_p")
         slices = f"LEFT JOIN {name}_p pw ON pw.rid = a.rid"
     else:
         con.execute(f"""

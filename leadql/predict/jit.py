@@ -169,13 +169,22 @@ def bucket_partials(us, offsets, first, last, anchor_us, edges, ops, inp, target
                         if lo < top:
                             tacc[k, b, c] = us[lo] if op == OP_MIN_TS else us[top - 1]
                             seen[k, b, c] = True
-                    elif op == OP_COUNT_EQ or op == OP_COUNT or op == OP_SUM:
+                    elif op == OP_COUNT_EQ:
+                        n = 0
+                        t = target[k]
+                        for i in range(lo, prev):
+                            n += Q[j, i] == t
+                        acc[k, b, c] = (acc[k, b - 1, c] if b > 0 else 0.0) + n
+                    elif op == OP_COUNT:
+                        n = 0
+                        for i in range(lo, prev):
+                            n += M[j, i]
+                        acc[k, b, c] = (acc[k, b - 1, c] if b > 0 else 0.0) + n
+                    elif op == OP_SUM:
                         total = acc[k, b - 1, c] if b > 0 else 0.0
                         for i in range(lo, prev):
-                            if op == OP_COUNT_EQ:
-                                total += Q[j, i] == target[k]
-                            elif M[j, i]:
-                                total += 1.0 if op == OP_COUNT else V[j, i]
+                            if M[j, i]:
+                                total += V[j, i]
                         acc[k, b, c] = total
                     else:  # min / max; NaN above every number
                         found = seen[k, b - 1, c] if b > 0 else False
