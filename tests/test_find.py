@@ -344,3 +344,76 @@ def test_a_source_whose_columns_are_gone_is_named_as_drifted_and_not_retried(tmp
         assert result.cost == 0 and len(result) == 0
         drift = [w for w in result.warnings if "changed since it was created" in w]
         assert drift and "failed after 1 attempt " in drift[0] and "column fico is gone" in drift[0]
+
+
+def _vendor(tmp_path, name: str, rows: int, email, start: int = 0):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / f"{name}.parquet"
+    people = {"rid": list(range(start, start + rows)),
+              "email": [email(i) for i in range(start, start + rows)],
+              "phone": [f"+1 415 555 {i:04d}" for i in range(start, start + rows)],
+              "fico": [700 + i % 100 for i in range(start, start + rows)]}  # fmt: skip
+    pq.write_table(pa.table(people), path)
+    return path, people
+
+
+def test_a_required_category_only_the_driver_holds_is_asked_for_in_the_scan(tmp_path):
+    """Half the vendor's emails are empty and no other source has emails: a record without one
+    can never be delivered, so the scan asks for emails instead of buying past the complete
+    records (it bought 221 records for 100 leads before)."""
+    path, _ = _vendor(tmp_path, "v", 2000, lambda i: f"p{i}@example.com" if i % 2 else None)
+    with leadql.connect(tmp_path / "w.leadql") as ws:
+        ws.execute(f"CREATE SOURCE v FROM '{path}' KEY rid MAP (email = email, fico = fico) "
+                   "PRICE 0.01 PER RECORD QUALITY 0.9")  # fmt: skip
+        ws.execute("ANALYZE v")
+        query = "FIND 100 leads WITH email, fico WHERE fico >= 750 BUDGET 15"
+        plan = "\n".join(r[0] for r in ws.execute("EXPLAIN " + query).rows)
+        assert "email IS NOT NULL" in plan
+        result = ws.execute(query)
+        assert len(result) == 100 and all(result.to_arrow().column("email").to_pylist())
+        assert result.cost <= Decimal("1.11"), result.cost  # 111 records: the 10% over-buy, no more
+
+
+def test_a_category_another_source_can_fill_is_not_required_of_the_driver(tmp_path):
+    """When an enrichment source holds emails too, the driver's records without one may still be
+    completed: they stay candidates."""
+    from leadql.planner.estimates import SourceProfile
+    from leadql.planner.plan import _only_from_driver
+
+    def prof(name, quality):
+        return SourceProfile(type("D", (), {"name": name})(), 100, {k: 1.0 for k in quality}, quality, {}, None)
+
+    driver = prof("d", {"email": 0.9, "fico": 0.9})
+    other = prof("o", {"email": 0.95})
+    weak = prof("w", {"email": 0.5})
+    assert _only_from_driver(driver, [driver], ("email", "fico"), None) == ["email", "fico"]
+    assert _only_from_driver(driver, [driver, other], ("email", "fico"), None) == ["fico"]
+    # a source whose emails are below the quality floor cannot fill them
+    assert _only_from_driver(driver, [driver, weak], ("email", "fico"), 0.8) == ["email", "fico"]
+    assert _only_from_driver(driver, [driver, weak], ("email", "fico"), None) == ["fico"]
+
+
+def test_a_column_refilled_with_junk_after_analyze_costs_nothing_and_says_so(tmp_path):
+    """The vendor refilled its email column with phone numbers after ANALYZE: none normalises
+    to an email, so nothing is bought (it spent $10.00 for 0 leads before), and the warning
+    points at ANALYZE."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path, people = _vendor(tmp_path, "v", 2000, lambda i: f"p{i}@example.com")
+    with leadql.connect(tmp_path / "w.leadql") as ws:
+        ws.execute(f"CREATE SOURCE v FROM '{path}' KEY rid MAP (email = email, fico = fico) "
+                   "PRICE 0.01 PER RECORD QUALITY 0.9")  # fmt: skip
+        ws.execute("ANALYZE v")
+        people["email"] = [f"+1 555 {i:07d}" for i in range(2000)]
+        pq.write_table(pa.table(people), path)
+        result = ws.execute("FIND 100 leads WITH email, fico WHERE fico >= 750 BUDGET 15")
+        assert len(result) == 0 and result.cost == 0
+        hint = [w for w in result.warnings if "statistics promise" in w]
+        assert hint and "returned 0 matching records" in hint[0] and "run ANALYZE v" in hint[0]
+        ws.execute("ANALYZE v")  # the statistics now say there are no emails: the planner says so
+        with pytest.raises(LeadQLError, match="no usable source holds a value of email") as e:
+            ws.execute("FIND 100 leads WITH email, fico WHERE fico >= 750 BUDGET 15")
+        assert e.value.column == 21 and "drop email from WITH" in e.value.hint  # at `email`

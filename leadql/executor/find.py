@@ -239,7 +239,7 @@ class FindRun:
             wanted = min(wanted, int(max(Decimal(0), left) / per_candidate))
         if wanted <= 0 or not ledger.can_query(defn.name):
             return 0
-        where = [p.sql for p in driver.pushed]
+        where = [p.sql for p in driver.pushed] + [f"{quote_ident(k)} IS NOT NULL" for k in driver.present]
         available = set(defn.mappings)
         if self.suppression is not None:
             predicate = self.suppression.predicate(available & set(IDENTITY))
@@ -262,6 +262,7 @@ class FindRun:
             affordable = int(max(Decimal(0), left) / per_candidate) if per_candidate > 0 else wanted * 2
             wanted = max(1, min(affordable, math.ceil(wanted * depth)))
         ledger.charge_query(defn.name)
+        held_before = account.records
 
         read = [0]  # records the scan returned (before duplicates and the budget cut)
 
@@ -312,7 +313,22 @@ class FindRun:
             return None
         if read[0] < wanted and ledger.affordable(defn.name, 1) > 0:
             self._mark_exhausted(plan)  # asked for more than it holds
+            self._warn_short_supply(plan, read[0], wanted, held_before)
         return outcome.rows
+
+    def _warn_short_supply(self, plan: Plan, read: int, wanted: int, held_before: int) -> None:
+        """A first scan of a driver that returns a small fraction of what its statistics promise
+        usually means the file changed since ANALYZE (e.g. a column refilled with values that
+        no longer normalise). Only said when nothing else thins the scan (no suppression, no
+        records already held), so the gap is the statistics'."""
+        promised = min(wanted, plan.supply)
+        if held_before or self.suppression is not None or promised < 20 or read * 10 >= promised:
+            return
+        name = plan.driver
+        self.state.warnings.append(
+            f"{name} returned {read:,} matching record{'s' if read != 1 else ''} where its statistics "
+            f"promise about {round(promised):,}: if its contents changed since it was analyzed, "
+            f"run ANALYZE {name}")
 
     def _mark_exhausted(self, plan: Plan) -> None:
         self.state.exhausted.add(plan.driver)

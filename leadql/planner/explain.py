@@ -79,7 +79,8 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
         step += 1
 
     driver = plan.use(plan.driver)
-    filters = " AND ".join(p.text(bound.text) for p in driver.pushed) or "none"
+    filters = " AND ".join([p.text(bound.text) for p in driver.pushed]
+                           + [f"{k} IS NOT NULL" for k in driver.present]) or "none"
     suppress = ""
     if bound.exclusions:
         suppress = " minus " + ", ".join(f"{k} {n}" for k, n in bound.exclusions)

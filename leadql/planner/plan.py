@@ -35,6 +35,9 @@ class SourceUse:
     expected_cost: Decimal
     price_record: Decimal
     price_query: Decimal
+    # driver only: required categories no other source of the plan can fill, so a record
+    # without them could never be delivered; the scan asks for them to be present
+    present: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -95,6 +98,11 @@ def score(
     post = [p for p in predicates if p not in pushed]
     supply = driver.rows * driver.pass_rate(pushed)
     pushed_categories = {c for p in pushed for c in p.categories}
+    present = _only_from_driver(driver, chosen, required, quality_floor)
+    for k in present:
+        if k not in pushed_categories:  # pass_rate already counts the fill of pushed categories
+            supply *= driver.fill.get(k, 0.0)
+    pushed_categories |= set(present)
     reaches = {s.name: overlaps.reach(driver, s) for s in chosen}
     completeness: dict[str, float] = {}
     attribute_quality: dict[str, float] = {}
@@ -145,7 +153,8 @@ def score(
         records = candidates if role == "driver" else candidates * reaches[s.name]
         cost = s.price_query + s.price_record * Decimal(str(round(records, 3)))
         uses.append(SourceUse(s.name, role, pushed if role == "driver" else [], provides[s.name],
-                              reaches[s.name], records, money(cost), s.price_record, s.price_query))  # fmt: skip
+                              reaches[s.name], records, money(cost), s.price_record, s.price_query,
+                              present if role == "driver" else []))  # fmt: skip
     uses.sort(key=lambda u: (u.role != "driver", u.name))
     total = money(sum((u.expected_cost for u in uses), Decimal(0)))
     if budget is not None and total > budget:
@@ -153,3 +162,22 @@ def score(
     quality = sum(attribute_quality.values()) / len(attribute_quality) if attribute_quality else 0.0
     return Plan(driver.name, uses, candidates, supply, expected, total, quality, completeness,
                 post_sel, post, conversion_index=driver.conversion_index)  # fmt: skip
+
+
+def _only_from_driver(driver: SourceProfile, chosen: list[SourceProfile], required: tuple[str, ...],
+                      quality_floor: float | None) -> list[str]:  # fmt: skip
+    """Required categories that only the driver can fill among the chosen sources (with values
+    good enough for the quality floor). A driver record without one of them is never delivered:
+    no enrichment could complete it, and the same person's complete record is a candidate
+    itself. Buying such records was pure loss — e.g. 221 records bought for 100 leads when half
+    the driver's emails are empty, where ordering by completeness still ran past the complete
+    ones."""
+
+    def fills(s: SourceProfile, k: str) -> bool:
+        q = s.quality.get(k)
+        if q is None:
+            return False
+        return quality_floor is None or q * freshness_factor(s.age_days) >= quality_floor
+
+    return [k for k in required if fills(driver, k)
+            and not any(fills(s, k) for s in chosen if s.name != driver.name)]

@@ -156,7 +156,7 @@ def plan_find(ctx: Context, bound: BoundFind, *, exclude_sources: frozenset[str]
     ranked = _rank(list(plans.values()), bound.optimize, count, _pattern_knowledge(bound, usable))
     chosen, rest = ranked[0], ranked[1:SHOWN_ALTERNATIVES + 1]
     if max(p.expected_count for p in ranked) < 1:
-        _nothing_to_buy(bound, ranked, rescore, budget, warnings)
+        _nothing_to_buy(bound, ranked, rescore, budget, warnings, usable)
     for alt in rest:
         alt.why_not = _why_not(chosen, alt, bound.optimize, count)
     shortfall = _shortfall(chosen, count, budget, rescore)
@@ -351,13 +351,21 @@ def _scorer(bound: BoundFind, usable: dict[str, SourceProfile], pooled: Any, ove
 
 
 def _nothing_to_buy(bound: BoundFind, plans: list[Plan], rescore: Any, budget: Decimal | None,
-                    warnings: list[str]) -> None:  # fmt: skip
+                    warnings: list[str], usable: dict[str, SourceProfile]) -> None:  # fmt: skip
     """No plan delivers a lead: say whether the conditions or the budget are to blame (an error
     for FIND, a warning for ESTIMATE)."""
     one = [rescore(p.driver, p.sources, 1, None) for p in plans]
     possible = [p for p in one if p.candidates >= 1 and p.expected_count > 0]
     stmt = bound.statement
-    if not possible:
+    empty = [k for k in bound.required if all(u.fill.get(k, 0.0) <= 0 for u in usable.values())]
+    if not possible and empty:  # a WITH category nobody holds a value of
+        named = next((a for a in stmt.clauses.attributes if a.value.lower() == empty[0].lower()), None)
+        error = LeadQLConstraintError(
+            f"no lead can satisfy the request: no usable source holds a value of {empty[0]}",
+            span=named.span if named is not None else stmt.span, text=bound.text,
+            hint=f"drop {empty[0]} from WITH, or add a source that fills it; ANALYZE if the data changed",
+        )  # fmt: skip
+    elif not possible:
         error = LeadQLConstraintError(
             "no lead can satisfy the request: the sources hold no people matching "
             + (bound.where_text or "it"),
