@@ -417,3 +417,25 @@ def test_a_column_refilled_with_junk_after_analyze_costs_nothing_and_says_so(tmp
         with pytest.raises(LeadQLError, match="no usable source holds a value of email") as e:
             ws.execute("FIND 100 leads WITH email, fico WHERE fico >= 750 BUDGET 15")
         assert e.value.column == 21 and "drop email from WITH" in e.value.hint  # at `email`
+
+
+def test_a_round_buys_a_larger_margin_when_another_round_would_pay_the_query_fees_again():
+    from leadql.executor.find import MAX_OVERBUY, OVERBUY, _overbuy
+
+    assert _overbuy(600, Decimal("0.01"), Decimal(0)) == OVERBUY  # no fees: the usual 10%
+    assert _overbuy(600, Decimal("0.01"), Decimal("0.60")) == OVERBUY  # fees worth 60 candidates
+    assert _overbuy(600, Decimal("0.01"), Decimal("1.80")) == pytest.approx(1.30)  # worth 180
+    assert _overbuy(600, Decimal("0.006"), Decimal("25")) == MAX_OVERBUY  # a $25 fee: the most
+    assert _overbuy(600, Decimal(0), Decimal("25")) == MAX_OVERBUY
+
+
+def test_query_fees_are_paid_again_only_when_a_driver_runs_out(ws):
+    """acme_credit charges $25 a query. A round that fell short paid it again: 3 rounds and
+    $77.51 for these 150 leads before the fee-aware margin; now the only second round is the
+    one where the first driver ran out of matching records."""
+    text = "\n".join(r[0] for r in ws.execute(
+        "EXPLAIN ANALYZE FIND 150 leads WITH email, fico WHERE fico >= 700 AND state IN ('CA','NY') "
+        "BUDGET 100").rows)  # fmt: skip
+    rounds = int(text.split("delivered in ")[1].split(" round")[0])
+    assert rounds <= 2, text
+    assert "acme_credit: " in text and " 3 queries" not in text

@@ -52,8 +52,23 @@ LOOKUP_KEYS = (
 )
 MAX_ROUNDS = 6
 OVERBUY = 1.10  # buy 10% more candidates than the expected yield needs
+MAX_OVERBUY = 1.50  # ... and up to 50% more when another round's query fees cost more than that
 MIN_YIELD = 0.02
 SCORE_DEPTH = 4.0  # a pattern-ranked round buys up to this many times the candidates it needs
+
+
+def _overbuy(expected: float, per_candidate: Decimal, fees: Decimal) -> float:
+    """How many times the expected number of candidates a round buys. A round that falls short
+    is followed by another, which pays every query fee of the plan again; the margin grows (to
+    MAX_OVERBUY) while the extra candidates cost less than those fees. With a $25 query fee and
+    candidates at half a cent, 200 leads cost $52.35 over two rounds where one round with a
+    margin costs about $28."""
+    if fees <= 0 or expected <= 0:
+        return OVERBUY
+    if per_candidate <= 0:
+        return MAX_OVERBUY
+    worth = float(fees / per_candidate) / expected  # extra candidates the fees would pay for, as a share
+    return min(MAX_OVERBUY, max(OVERBUY, 1.0 + worth))
 
 
 @dataclass
@@ -224,16 +239,17 @@ class FindRun:
         ledger = state.ledger
         account = ledger.open(defn.name, defn.price_per_record, defn.price_per_query, _quality(defn))
         yield_rate = state.yield_seen or max(MIN_YIELD, plan.yield_rate)
-        if needed is None:
-            wanted = int(plan.supply) + 1
-        else:
-            wanted = max(1, math.ceil(needed / yield_rate * OVERBUY))
         # Keep enough money to enrich what is bought: expected per-candidate enrichment cost.
         fees = sum((u.price_query for u in plan.uses if u.name != plan.driver), Decimal(0))
         per_candidate = account.price_record + sum(
             (u.price_record * Decimal(str(round(u.reach, 6))) for u in plan.uses if u.name != plan.driver),
             Decimal(0),
         )
+        if needed is None:
+            wanted = int(plan.supply) + 1
+        else:
+            expected = needed / yield_rate
+            wanted = max(1, math.ceil(expected * _overbuy(expected, per_candidate, account.price_query + fees)))
         left = ledger.remaining - account.price_query - fees
         if per_candidate > 0:
             wanted = min(wanted, int(max(Decimal(0), left) / per_candidate))
