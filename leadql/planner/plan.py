@@ -98,10 +98,11 @@ def score(
     post = [p for p in predicates if p not in pushed]
     supply = driver.rows * driver.pass_rate(pushed)
     pushed_categories = {c for p in pushed for c in p.categories}
-    present = _only_from_driver(driver, chosen, required, quality_floor)
+    # (a category a pushed predicate names is present already: NULL never passes it)
+    present = [k for k in _only_from_driver(driver, chosen, required, quality_floor)
+               if k not in pushed_categories]  # fmt: skip
     for k in present:
-        if k not in pushed_categories:  # pass_rate already counts the fill of pushed categories
-            supply *= driver.fill.get(k, 0.0)
+        supply *= driver.fill.get(k, 0.0)
     pushed_categories |= set(present)
     reaches = {s.name: overlaps.reach(driver, s) for s in chosen}
     completeness: dict[str, float] = {}
