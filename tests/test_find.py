@@ -439,3 +439,30 @@ def test_query_fees_are_paid_again_only_when_a_driver_runs_out(ws):
     rounds = int(text.split("delivered in ")[1].split(" round")[0])
     assert rounds <= 2, text
     assert "acme_credit: " in text and " 3 queries" not in text
+
+
+def test_explain_analyze_shows_the_plan_the_run_started_with_and_each_re_plan(tmp_path):
+    """The cheap vendor shrank after ANALYZE: the run starts with it, runs out, and re-plans
+    onto the other. EXPLAIN ANALYZE used to show only the last plan, so the first driver's scan
+    (and its money) was missing from the steps."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cheap, people = _vendor(tmp_path, "cheap", 1000, lambda i: f"p{i}@example.com")
+    dear, _ = _vendor(tmp_path, "dear", 1000, lambda i: f"p{i}@example.com", start=5000)
+    with leadql.connect(tmp_path / "w.leadql") as ws:
+        ws.execute(f"CREATE SOURCE cheap FROM '{cheap}' KEY rid MAP (email = email, fico = fico) "
+                   "PRICE 0.01 PER RECORD QUALITY 0.9")  # fmt: skip
+        ws.execute(f"CREATE SOURCE dear FROM '{dear}' KEY rid MAP (email = email, fico = fico) "
+                   "PRICE 0.05 PER RECORD QUALITY 0.9")  # fmt: skip
+        ws.execute("ANALYZE")
+        pq.write_table(pa.table({k: v[:40] for k, v in people.items()}), cheap)  # 40 records left
+        text = "\n".join(r[0] for r in ws.execute(
+            "EXPLAIN ANALYZE FIND 100 leads WITH email, fico BUDGET 50").rows)  # fmt: skip
+    assert "Chosen plan: driver cheap" in text
+    scan = next(line for line in text.splitlines() if "r0 := Scan[cheap]" in line)
+    assert "actual: 40 rows" in scan
+    replan = next(line for line in text.splitlines() if line.startswith("Re-planned after round 1"))
+    assert "cheap ran out of matching records; then driver dear" in replan
+    assert "actual: 66 rows" in replan  # the 60 still needed and the 10% margin
+    assert "Actual: 100 leads delivered in 2 round(s)" in text

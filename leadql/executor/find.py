@@ -112,6 +112,11 @@ class RunState:
     delivered: int = 0
     rounds: int = 0
     yield_seen: float | None = None
+    # what EXPLAIN ANALYZE shows: the plan the run started with and its alternatives (re-planning
+    # replaces `plan` and the alternatives), then each re-plan: (after round, why, the new plan)
+    first_plan: Plan | None = None
+    first_alternatives: list[Plan] = field(default_factory=list)
+    replans: list[tuple[int, str, Plan]] = field(default_factory=list)
 
 
 def run_find(ctx: Context, bound: BoundFind, planning: Planning, *, progress: Any = None) -> tuple[Result, RunState]:
@@ -129,7 +134,8 @@ class FindRun:
         self.progress = progress
         assert bound.budget is not None
         run_id = uuid.uuid4().hex
-        self.state = RunState(run_id, planning.chosen, planning, Ledger(bound.budget))
+        self.state = RunState(run_id, planning.chosen, planning, Ledger(bound.budget),
+                              first_plan=planning.chosen, first_alternatives=list(planning.alternatives))
         self.started = datetime.now(timezone.utc).replace(tzinfo=None)
         self.threads = max(1, int(self.ws.scan_threads or _cores()))
         self.suppression: Any = None
@@ -753,6 +759,18 @@ class FindRun:
         needed = None if bound.count is None else bound.count - state.delivered
         if needed is not None and needed <= 0:
             return False
+        before = state.plan
+        if self._next_plan(needed):
+            driver = before.driver
+            why = (f"{driver} failed" if driver in state.failed else
+                   f"{driver} ran out of matching records" if driver in state.exhausted else
+                   f"{', '.join(sorted(set(before.sources) & set(state.failed)))} failed")
+            state.replans.append((state.rounds, why, state.plan))
+            return True
+        return False
+
+    def _next_plan(self, needed: int | None) -> bool:
+        state, bound = self.state, self.bound
         # Drivers that ran dry stay usable as enrichment sources but not as drivers.
         candidates = [p for p in state.planning.alternatives
                       if p.driver not in state.exhausted and not set(p.sources) & set(state.failed)]  # fmt: skip

@@ -35,7 +35,9 @@ def estimate_result(bound: BoundFind, planning: Planning) -> Result:
 
 
 def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> list[str]:
-    plan = planning.chosen if state is None else state.plan
+    # after a run, the plan it started with (re-plans are listed below the steps)
+    plan = planning.chosen if state is None else (state.first_plan or state.plan)
+    alternatives = planning.alternatives if state is None else state.first_alternatives
     lines = [_one_line(bound.statement.text or bound.text)]
     asked = f" of {bound.count:,}" if bound.count is not None else ""
     solver = plan.solver
@@ -117,9 +119,13 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
     if bound.into_list:
         add(f"Sink[LIST {bound.into_list}] atomic append with provenance and spend")
     lines.append("Completeness expected: " + ", ".join(f"{k} {v:.0%}" for k, v in plan.completeness.items()))
-    if planning.alternatives:
+    for after, why, new in state.replans if state is not None else ():
+        lines.append(f"Re-planned after round {after}: {why}; then driver {new.driver}; sources "
+                     f"{', '.join(new.sources)} (planned for {new.expected_count:,.0f} leads, ${new.cost})"
+                     f"  | Scan[{new.driver}] actual: {actual.get(f'Scan[{new.driver}]', 'not run')}")  # fmt: skip
+    if alternatives:
         lines.append("Alternatives:")
-        for i, alt in enumerate(planning.alternatives, start=2):
+        for i, alt in enumerate(alternatives, start=2):
             lines.append(f"  #{i} driver {alt.driver}; {', '.join(alt.sources)}: {alt.expected_count:,.0f} leads, "
                          f"${alt.cost}, quality {alt.quality:.3f} — lost: {alt.why_not}")  # fmt: skip
     if planning.excluded:
