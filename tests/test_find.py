@@ -237,6 +237,11 @@ def test_read_only_workspace_can_estimate_but_not_buy(sample, tmp_path):
         ("FIND 10 leads WITH email WHERE email LIKE NULL BUDGET 50", "`LIKE NULL` is never true", "IS NULL"),
         ("FIND 10 leads WITH email WHERE fico NOT IN (700, NULL) BUDGET 50", "NOT IN a list holding NULL", None),
         ("FIND 10 leads WITH email WHERE fico BETWEEN 800 AND 600 BUDGET 50", "holds for nothing", "BETWEEN 600 AND 800"),
+        # an infinite or NaN constant: DuckDB's 1/0 is infinity, and `fico > 1/0` was bought against
+        ("FIND 10 leads WITH email WHERE fico > 1/0 BUDGET 50", "`1/0` is infinite", "nothing was bought"),
+        ("FIND 10 leads WITH email WHERE fico < -(2/0) OR fico > 0 BUDGET 50", "`2/0` is infinite", None),
+        ("FIND 10 leads WITH email WHERE fico > round(1/0, 2) BUDGET 50", "`1/0` is infinite", None),
+        ("FIND 10 leads WITH email WHERE fico = 0/0 BUDGET 50", "`0/0` is not a number", None),
     ],
 )
 def test_bad_requests_get_clear_errors(ws, statement, message, hint):

@@ -104,6 +104,7 @@ def bind_find(ctx: Context, stmt: ast.Find) -> BoundFind:
     compiler = PredicateCompiler(categories, ctx.params, text, normalize=_normalizer(ctx))
     predicates = compiler.conjuncts(clauses.where)
     _check_evaluable(ctx, predicates, categories)
+    _check_constants(ctx, compiler.constants)
     required = list(attributes)
     for p in predicates:
         required += sorted(c for c in p.categories if c not in required)
@@ -216,6 +217,27 @@ def _check_evaluable(ctx: Context, predicates: list[Predicate], categories: dict
                 "this condition is never true: it has no value whatever the lead's values "
                 "(a part of it is always NULL, such as a division by zero)", span=p.node.span, text=ctx.text,
                 hint="rewrite the condition; nothing was bought",
+            )  # fmt: skip
+
+
+def _check_constants(ctx: Context, constants: list[tuple[ast.Node, str]]) -> None:
+    """A computed constant that is infinite or not a number (`fico > 1/0`: DuckDB divides by
+    zero to infinity) makes its condition always or never true; it is refused before anything
+    is bought, where it used to be bought against for 0 leads."""
+    import duckdb
+
+    for node, sql in constants:
+        try:
+            value = ctx.con.execute(f"SELECT ({sql})").fetchall()[0][0]
+        except duckdb.Error:
+            continue  # _check_evaluable reports conditions DuckDB cannot evaluate
+        if isinstance(value, float) and not math.isfinite(value):
+            shown = ctx.text[node.span.start:node.span.end] if node.span else sql
+            what = "not a number" if math.isnan(value) else "infinite"
+            raise LeadQLConstraintError(
+                f"`{shown}` is {what}, so this condition is never (or always) true"
+                + (" (a division by zero gives infinity)" if "/" in shown else ""),
+                span=node.span, text=ctx.text, hint="rewrite the condition; nothing was bought",
             )  # fmt: skip
 
 

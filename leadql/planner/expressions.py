@@ -69,6 +69,9 @@ class PredicateCompiler:
         self.normalize = normalize  # (category, python value) -> normalised value, or None
         self.used: set[str] = set()
         self.values: dict[int, Any] = {}
+        # computed constants (`1/0`, `ln(0)`, `-x` of a literal): (node, SQL), for the binder to
+        # evaluate before anything is bought (an infinite or NaN constant is a mistake)
+        self.constants: list[tuple[ast.Node, str]] = []
 
     # ------------------------------------------------------------ entry points
     def conjuncts(self, where: ast.Expr | None) -> list[Predicate]:
@@ -85,6 +88,12 @@ class PredicateCompiler:
 
     # ------------------------------------------------------------ compiling
     def compile(self, node: ast.Expr) -> Any:
+        out = self._compile(node)
+        if isinstance(node, (ast.Arith, ast.FunctionCall, ast.Negate, ast.Cast)) and not _refers(node):
+            self.constants.append((node, out.sql(dialect="duckdb")))
+        return out
+
+    def _compile(self, node: ast.Expr) -> Any:
         exp = self.exp
         if isinstance(node, ast.BoolOp):
             parts = [self.compile(i) for i in node.items]
@@ -339,6 +348,18 @@ class PredicateCompiler:
                 f"`{node.column}` is {self.kind(node)}, not a condition", span=node.span, text=self.text,
                 hint=f"compare it, e.g. {node.column} IS NOT NULL",
             )  # fmt: skip
+
+
+def _refers(node: Any) -> bool:
+    """Whether an expression reads a category (else it is a constant)."""
+    if isinstance(node, ast.ColumnRef):
+        return True
+    if isinstance(node, ast.Node):
+        return any(_refers(getattr(node, f)) for f in getattr(node, "__dataclass_fields__", ())
+                   if f != "span")  # fmt: skip
+    if isinstance(node, (tuple, list)):
+        return any(_refers(i) for i in node)
+    return False
 
 
 def _named(node: ast.Node) -> str:
