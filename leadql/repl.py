@@ -26,6 +26,18 @@ def statement_complete(buffer: str) -> bool:
     return code.rstrip().endswith(";")
 
 
+def _in_script(error: LeadQLError, text: str, script: str, start: int) -> None:
+    """Move an error's position from the statement to the piped script (which starts the
+    statement at offset `start`), so its line is the script's line."""
+    from leadql.errors import Span
+
+    span = error.span
+    if span is None or error.text != text:
+        return
+    error.span = Span.at(script, start + span.start, start + span.end)
+    error.text = script
+
+
 def run_repl(
     database: str,
     fmt: str = "table",
@@ -50,6 +62,8 @@ def run_repl(
         if interactive:
             print(f"LeadQL on {database}. \\help for help, \\q to quit.", file=stdout)
         buffer = ""
+        script = ""  # piped input read so far: errors point at its lines, as `leadql run` does
+        start = 0  # where the statement being read starts in it
         while True:
             if interactive:
                 prompt = "leadql> " if not buffer else "   ...> "
@@ -66,6 +80,9 @@ def run_repl(
                 if not line:
                     break
                 line = line.rstrip("\n")
+                if not buffer:
+                    start = len(script)
+                script += line + "\n"
             if not buffer and line.strip() in ("\\q", "\\quit", "exit", "quit"):
                 break
             if not buffer and line.strip().split(" ")[0] in ("\\help", "\\h", "\\?"):
@@ -86,6 +103,8 @@ def run_repl(
             except LeadQLError as e:
                 progress.close()
                 failures += 1
+                if not interactive:
+                    _in_script(e, text, script, start)
                 print(e.render(), file=stdout if interactive else sys.stderr)
         if buffer.strip():
             try:
@@ -93,6 +112,7 @@ def run_repl(
                     print(render(result, fmt), file=stdout)
             except LeadQLError as e:
                 failures += 1
+                _in_script(e, buffer, script, start)
                 print(e.render(), file=sys.stderr)
     # Piped input is a script: its exit code says whether every statement worked.
     return 1 if failures and not interactive else 0

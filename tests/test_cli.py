@@ -149,6 +149,16 @@ def test_line_repl_keeps_going_after_an_error(capsys) -> None:
     assert "expected a number after `BUDGET`" in capsys.readouterr().err
 
 
+def test_a_piped_script_s_errors_point_at_its_lines(capsys) -> None:
+    """Piped input runs statement by statement; its errors name the script's line (as
+    `leadql run` does), not the statement's — they used to say line 1 for every statement."""
+    script = "SELECT 1 AS a;\n\\help\n\nSELECT\n  2 AS b;\nFIND 10 leads\n  WITH emial BUDGET 5;\nSELECT 3 AS c\n  FROM nowhere"
+    assert run_repl(":memory:", stdin=io.StringIO(script), stdout=io.StringIO()) == 1
+    err = capsys.readouterr().err
+    assert "--> line 7, column 8" in err and "7 |   WITH emial BUDGET 5;" in err
+    assert "--> line 9, column" in err and "9 |   FROM nowhere" in err  # the unterminated last one
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
