@@ -103,8 +103,9 @@ def refused(name: str, why: str, span: Any, text: str) -> LeadQLTypeError:
 
 
 def shown(value: Any, limit: int = 40) -> str:
-    """`value` as an error message shows it: its repr, on one line, cut to about `limit`."""
-    text = repr(value)
+    """`value` as an error message shows it: its repr (a Decimal as its digits, `2.5` rather
+    than `Decimal('2.5')`), on one line, cut to about `limit`."""
+    text = str(value) if isinstance(value, Decimal) else repr(value)
     if len(text) > limit:
         text = text[: limit - 5] + "…" + text[-4:]
     return text
