@@ -38,7 +38,7 @@ from leadql.connectors.base import quote_str
 
 AVAILABLE = importlib.util.find_spec("numba") is not None
 MIN_ROWS = 200_000  # below this the SQL is quick enough (and numba need not load)
-CHUNK_CELLS = 1 << 21  # anchors × windows per chunk: bounds the dense arrays (16 MB per partial)
+CHUNK_BYTES = 256 << 20  # the dense arrays of one chunk of anchors, at most
 _KERNEL: list[Any] = []
 
 # partial operations, as the kernel knows them
@@ -96,8 +96,10 @@ def partials_table(con, rows: str, ents: str, anchors: str, partials: Sequence[P
     edges[j] (ts after anchor - edges[j], and at or before the anchor), window len(edges) every
     row at or before the anchor. Counts and sums of an empty window are 0, its min/max NULL.
     """
-    edges = np.asarray(edges_us, dtype=np.int64)
-    if np.any(np.diff(edges) <= 0):
+    # a window past the int64 range of microseconds (~292,000 years) holds every row anyway;
+    # equal edges (windows equal to the microsecond) give equal windows
+    edges = np.asarray([min(int(e), 2**62) for e in edges_us], dtype=np.int64)
+    if np.any(np.diff(edges) < 0):
         raise ValueError("window edges must ascend")
     buckets = edges.size + 1
     ops = np.array([p.op() for p in partials], dtype=np.int64)
@@ -121,11 +123,18 @@ def partials_table(con, rows: str, ents: str, anchors: str, partials: Sequence[P
         ent = con.execute(f"SELECT r0, r1 FROM {ents} ORDER BY r0").fetchnumpy()
         ent_r0, ent_r1 = np.asarray(ent["r0"], np.int64), np.asarray(ent["r1"], np.int64)
         anchor_us = np.asarray(con.execute(
-            f"SELECT epoch_us(anchor_ts) AS us FROM {anchors} ORDER BY rid").fetchnumpy()["us"], np.int64)
+            f"SELECT {_micros_sql('anchor_ts')} AS us FROM {anchors} ORDER BY rid").fetchnumpy()["us"], np.int64)
         kernel = _kernel()
         created = False
-        for lo, hi in _chunks(ent_r0, ent_r1, max(1, CHUNK_CELLS // buckets)):
-            chunk = con.execute(f"SELECT r0, epoch_us(ts) AS us{cols} FROM {rows} s "
+        # each partial in its own array row; times and "has a value" flags only where needed
+        is_ts = (ops == OP_MIN_TS) | (ops == OP_MAX_TS)
+        flagged = is_ts | (ops == OP_MIN) | (ops == OP_MAX)
+        slot = np.where(is_ts, np.cumsum(is_ts) - 1, np.cumsum(~is_ts) - 1).astype(np.int64)
+        sslot = np.where(flagged, np.cumsum(flagged) - 1, -1).astype(np.int64)
+        n_acc, n_ts, n_seen = int((~is_ts).sum()), int(is_ts.sum()), int(flagged.sum())
+        per_anchor = buckets * (8 * n_acc + 8 * n_ts + n_seen)
+        for lo, hi in _chunks(ent_r0, ent_r1, max(1, CHUNK_BYTES // max(1, per_anchor))):
+            chunk = con.execute(f"SELECT r0, {_micros_sql('ts')} AS us{cols} FROM {rows} s "
                                 f"WHERE r0 BETWEEN {lo} AND {hi}").fetchnumpy()
             chunk = _in_order(chunk)
             r0 = np.asarray(chunk["r0"], np.int64)
@@ -140,20 +149,27 @@ def partials_table(con, rows: str, ents: str, anchors: str, partials: Sequence[P
             Q = np.stack([np.asarray(chunk[f"q{i}"], np.int32) for i in range(len(coded))]) \
                 if coded else np.zeros((0, r0.size), np.int32)
             cells = hi - lo + 1
-            acc = np.zeros((len(partials), buckets, cells), np.float64)
-            tacc = np.zeros((len(partials), buckets, cells), np.int64)
-            seen = np.zeros((len(partials), buckets, cells), np.bool_)
+            acc = np.zeros((n_acc, buckets, cells), np.float64)
+            tacc = np.zeros((n_ts, buckets, cells), np.int64)
+            seen = np.zeros((n_seen, buckets, cells), np.bool_)
             kernel(np.asarray(chunk["us"], np.int64), offsets, first - lo, last - lo,
-                   anchor_us[lo - 1:hi], edges, ops, inp, target, V, M, Q, acc, tacc, seen)
-            batch = _batch(lo, hi, partials, ops, acc, tacc, seen, wanted)
+                   anchor_us[lo - 1:hi], edges, ops, inp, target, slot, sslot, V, M, Q, acc, tacc, seen)
+            batch = _batch(lo, hi, partials, ops, slot, sslot, acc, tacc, seen, wanted)
             _store(con, out, batch, created)
             created = True
         if not created:  # no anchors: an empty table of the right shape
-            shape = (len(partials), buckets, 0)
-            _store(con, out, _batch(1, 0, partials, ops, np.zeros(shape), np.zeros(shape, np.int64),
-                                    np.zeros(shape, np.bool_), wanted), False)  # fmt: skip
+            _store(con, out, _batch(1, 0, partials, ops, slot, sslot, np.zeros((n_acc, buckets, 0)),
+                                    np.zeros((n_ts, buckets, 0), np.int64),
+                                    np.zeros((n_seen, buckets, 0), np.bool_), wanted), False)  # fmt: skip
     finally:
         con.execute(f"SET preserve_insertion_order = {'true' if keep_order else 'false'}")
+
+
+def _micros_sql(column: str) -> str:
+    """Epoch microseconds of a TIMESTAMP, with DuckDB's infinities as ±(2^63 - 1), how DuckDB
+    stores them (epoch_us gives NULL for them)."""
+    return (f"CASE WHEN isinf({column}) THEN (CASE WHEN {column} > TIMESTAMP '1970-01-01' "
+            f"THEN {2**63 - 1} ELSE {-(2**63 - 1)} END) ELSE epoch_us({column}) END")
 
 
 def _in_order(chunk: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -200,23 +216,24 @@ def _store(con, out: str, batch: pa.Table, append: bool) -> None:
         con.unregister(f"{out}_batch")
 
 
-def _batch(lo: int, hi: int, partials: Sequence[Partial], ops: np.ndarray, acc: np.ndarray,
-           tacc: np.ndarray, seen: np.ndarray, wanted: Sequence[tuple[int, str]]) -> pa.Table:  # fmt: skip
+def _batch(lo: int, hi: int, partials: Sequence[Partial], ops: np.ndarray, slot: np.ndarray,
+           sslot: np.ndarray, acc: np.ndarray, tacc: np.ndarray, seen: np.ndarray,
+           wanted: Sequence[tuple[int, str]]) -> pa.Table:  # fmt: skip
     names = ["rid"]
     arrays: list[pa.Array] = [pa.array(np.arange(lo, hi + 1, dtype=np.int64))]
     index = {p.key: k for k, p in enumerate(partials)}
     for j, key in wanted:
         k = index[key]
         names.append(column(j, key))
-        op = ops[k]
+        op, q = ops[k], slot[k]
         if op in (OP_COUNT_ROWS, OP_COUNT, OP_COUNT_EQ):
-            arrays.append(pa.array(acc[k, j].astype(np.int64)))
+            arrays.append(pa.array(acc[q, j].astype(np.int64)))
         elif op == OP_SUM:
-            arrays.append(pa.array(acc[k, j]))
+            arrays.append(pa.array(acc[q, j]))
         elif op in (OP_MIN, OP_MAX):
-            arrays.append(pa.array(acc[k, j], mask=~seen[k, j]))
+            arrays.append(pa.array(acc[q, j], mask=~seen[sslot[k], j]))
         else:
-            arrays.append(pa.array(tacc[k, j], type=pa.timestamp("us"), mask=~seen[k, j]))
+            arrays.append(pa.array(tacc[q, j], type=pa.timestamp("us"), mask=~seen[sslot[k], j]))
     return pa.Table.from_arrays(arrays, names=names)
 
 

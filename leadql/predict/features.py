@@ -875,7 +875,8 @@ def _windows(con, feats: list[FeatureDef], src: str, col_of: dict[str, str], a: 
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {name}_p AS
             SELECT a.rid, {bucket} AS b, {parts}
-            FROM {a} a JOIN ({src}) s ON s.entity_id = a.entity_id AND s.ts <= a.anchor_ts
+            FROM {a} a JOIN {ents} e ON e.entity_id = a.entity_id
+            JOIN ({src}) s ON s.r0 = e.r0 AND s.ts <= a.anchor_ts
             GROUP BY a.rid, b
         """)  # fmt: skip
         # one slice per bucket joined side by side: cheaper than a wide conditional GROUP BY

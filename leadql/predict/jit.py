@@ -17,6 +17,7 @@ from leadql.predict.bucketkernel import (
     OP_COUNT,
     OP_COUNT_EQ,
     OP_COUNT_ROWS,
+    OP_MAX,
     OP_MAX_TS,
     OP_MIN,
     OP_MIN_TS,
@@ -30,6 +31,10 @@ from leadql.predict.treewalk import (
     BLOCK,
     MISSING_CODE,
 )
+
+# DuckDB's TIMESTAMP infinities, as epoch microseconds (how bucketkernel reads them)
+POS_INF = 2**63 - 1
+NEG_INF = -(2**63 - 1)
 
 # compile-time constants of the walk: the per-row loops unroll
 block = BLOCK
@@ -142,63 +147,101 @@ def after(us, lo, hi, t):
             lo = mid + 1
     return lo
 
+@njit(inline="always", nogil=True)
+def lower_bound(a, edge):
+    """anchor - edge, saturating at -infinity; an infinite anchor's windows are empty (DuckDB:
+    infinity - interval is infinity)."""
+    if a == POS_INF or a == NEG_INF:
+        return a
+    if a < NEG_INF + edge:
+        return NEG_INF
+    return a - edge
+
+
+@njit(inline="always", nogil=True)
+def extreme(op, cur, found, v):
+    """min (OP_MIN) or max of cur (if found) and v, with NaN above every number."""
+    if not found:
+        return v
+    if op == OP_MIN:
+        return v if (v < cur or (cur != cur and v == v)) else cur
+    return v if (cur == cur and (v > cur or v != v)) else cur
+
+
+@njit(inline="always", nogil=True)
+def add_rows(op, j, t, lo, hi, V, M, Q, total, found):
+    """(total, found) after adding rows lo..hi to a count / count-equals / sum / min / max
+    partial of input j (t: the code counted by count-equals)."""
+    for i in range(lo, hi):
+        if op == OP_COUNT_EQ:
+            total += Q[j, i] == t
+        elif M[j, i]:
+            if op == OP_COUNT:
+                total += 1.0
+            elif op == OP_SUM:
+                total += V[j, i]
+            else:
+                total = extreme(op, total, found, V[j, i])
+                found = True
+    return total, found
+
+
 @njit(parallel=True, cache=True, nogil=True)
-def bucket_partials(us, offsets, first, last, anchor_us, edges, ops, inp, target, V, M, Q,
-                    acc, tacc, seen):  # fmt: skip
+def bucket_partials(us, offsets, first, last, anchor_us, edges, ops, inp, target, slot, sslot,
+                    V, M, Q, acc, tacc, seen):  # fmt: skip
     """Entity e's rows are offsets[e]..offsets[e+1] (sorted by time), its anchors
     first[e]..last[e] (local indexes, sorted by time). Window b of an anchor holds the rows
     after anchor - edges[b] and at or before the anchor (b = edges.size: all of them): a
     contiguous range, which contains window b - 1, so each window adds only the rows between
-    its start and the younger window's start to that window's partials."""
+    its start and the shorter window's start. The rows older than the longest finite window
+    only grow from one anchor to the next, so they are kept as running partials per entity:
+    each row is added to them once, not once per anchor. Partial k lives in row slot[k] of
+    acc (or of tacc, for the times), and its "has a value" flag (min / max / times) in row
+    sslot[k] of seen."""
+    windows = edges.size
     for e in prange(offsets.size - 1):
         s, end = offsets[e], offsets[e + 1]
         upto = s
+        old = s  # rows s..old are in the running partials
+        run = np.zeros(ops.size)
+        run_found = np.zeros(ops.size, np.bool_)
         for c in range(first[e], last[e] + 1):
             a = anchor_us[c]
             while upto < end and us[upto] <= a:
                 upto += 1
             top = prev = upto
-            for b in range(edges.size + 1):
-                lo = after(us, s, prev, a - edges[b]) if b < edges.size else s
+            for b in range(windows + 1):
+                if b < windows:
+                    lo = after(us, s, prev, lower_bound(a, edges[b]))
+                else:
+                    lo = s
+                    if prev > old:
+                        for k in range(ops.size):
+                            if ops[k] != OP_COUNT_ROWS and ops[k] != OP_MIN_TS and ops[k] != OP_MAX_TS:
+                                run[k], run_found[k] = add_rows(ops[k], inp[k], target[k], old, prev,
+                                                                V, M, Q, run[k], run_found[k])  # fmt: skip
+                        old = prev
                 for k in range(ops.size):
                     op = ops[k]
-                    j = inp[k]
+                    q = slot[k]
                     if op == OP_COUNT_ROWS:
-                        acc[k, b, c] = top - lo
+                        acc[q, b, c] = top - lo
                     elif op == OP_MIN_TS or op == OP_MAX_TS:
                         if lo < top:
-                            tacc[k, b, c] = us[lo] if op == OP_MIN_TS else us[top - 1]
-                            seen[k, b, c] = True
-                    elif op == OP_COUNT_EQ:
-                        n = 0
-                        t = target[k]
-                        for i in range(lo, prev):
-                            n += Q[j, i] == t
-                        acc[k, b, c] = (acc[k, b - 1, c] if b > 0 else 0.0) + n
-                    elif op == OP_COUNT:
-                        n = 0
-                        for i in range(lo, prev):
-                            n += M[j, i]
-                        acc[k, b, c] = (acc[k, b - 1, c] if b > 0 else 0.0) + n
-                    elif op == OP_SUM:
-                        total = acc[k, b - 1, c] if b > 0 else 0.0
-                        for i in range(lo, prev):
-                            if M[j, i]:
-                                total += V[j, i]
-                        acc[k, b, c] = total
-                    else:  # min / max; NaN above every number
-                        found = seen[k, b - 1, c] if b > 0 else False
-                        cur = acc[k, b - 1, c] if b > 0 else 0.0
-                        for i in range(lo, prev):
-                            if M[j, i]:
-                                v = V[j, i]
-                                if not found:
-                                    cur, found = v, True
-                                elif op == OP_MIN:
-                                    if v < cur or (cur != cur and v == v):
-                                        cur = v
-                                elif cur == cur and (v > cur or v != v):
-                                    cur = v
-                        acc[k, b, c] = cur
-                        seen[k, b, c] = found
+                            tacc[q, b, c] = us[lo] if op == OP_MIN_TS else us[top - 1]
+                            seen[sslot[k], b, c] = True
+                    else:
+                        extremum = op == OP_MIN or op == OP_MAX
+                        total = acc[q, b - 1, c] if b > 0 else 0.0
+                        found = seen[sslot[k], b - 1, c] if (b > 0 and extremum) else False
+                        if b < windows:
+                            total, found = add_rows(op, inp[k], target[k], lo, prev, V, M, Q, total, found)
+                        elif not extremum:
+                            total += run[k]
+                        elif run_found[k]:
+                            total = extreme(op, total, found, run[k])
+                            found = True
+                        acc[q, b, c] = total
+                        if extremum:
+                            seen[sslot[k], b, c] = found
                 prev = lo
