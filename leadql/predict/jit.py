@@ -53,6 +53,7 @@ def load(X, lo, rows, categorical, x, code):
             if categorical[j]:  # missing or negative: the missing code
                 code[k, j] = missing if (np.isnan(v) or v < 0) else np.uint8(np.int64(v))
 
+
 @njit(inline="always", nogil=True)
 def step(i, w, v, c, threshold, right_masks):
     """The node after node i (packed word w) for a row whose value at its feature is v
@@ -60,6 +61,7 @@ def step(i, w, v, c, threshold, right_masks):
     right = ((v > threshold[i]) | ((v != v) & (((w >> nan_shift) & 1) == 1))
              | (((right_masks[(w >> mask_shift) & row_mask, c >> 5] >> (c & 31)) & 1) == 1))
     return i + (w >> child_shift) + right
+
 
 @njit(inline="always", nogil=True)
 def descend(root, levels, word, threshold, right_masks, x, code, node):
@@ -72,6 +74,7 @@ def descend(root, levels, word, threshold, right_masks, x, code, node):
             w = word[i]
             f = w & feature_mask
             node[k] = step(i, w, x[k, f], code[k, f], threshold, right_masks)
+
 
 @njit(parallel=True, cache=True, nogil=True)
 def walk(X, roots, depth, word, threshold, right_masks, categorical, value, baseline, out):
@@ -90,6 +93,7 @@ def walk(X, roots, depth, word, threshold, right_masks, categorical, value, base
                 acc[k] += value[node[k]]
         for k in range(rows):
             out[lo + k] = acc[k]
+
 
 @njit(parallel=True, cache=True, nogil=True)
 def walk_deltas(X, roots, depth, word, threshold, right_masks, categorical, value, baseline,
@@ -146,6 +150,7 @@ def after(us, lo, hi, t):
         else:
             lo = mid + 1
     return lo
+
 
 @njit(inline="always", nogil=True)
 def lower_bound(a, edge):
