@@ -53,22 +53,35 @@ LOOKUP_KEYS = (
 MAX_ROUNDS = 6
 OVERBUY = 1.10  # buy 10% more candidates than the expected yield needs
 MAX_OVERBUY = 1.50  # ... and up to 50% more when another round's query fees cost more than that
+MARGIN_SHARE = 0.25  # the margin spends at most this share of the fees another round would pay
 MIN_YIELD = 0.02
 SCORE_DEPTH = 4.0  # a pattern-ranked round buys up to this many times the candidates it needs
+
+
+def _judged(node: Any) -> bool:
+    """Whether the statistics judge a condition's selectivity (a category compared with
+    constants), rather than the planner guessing it (LIKE, functions, OR)."""
+    from leadql.grammar import ast
+
+    if isinstance(node, ast.Compare):
+        return isinstance(node.left, ast.ColumnRef) and isinstance(node.right, (ast.Literal, ast.Param))
+    if isinstance(node, (ast.Between, ast.InList)):
+        return isinstance(node.operand, ast.ColumnRef)
+    return False
 
 
 def _overbuy(expected: float, per_candidate: Decimal, fees: Decimal) -> float:
     """How many times the expected number of candidates a round buys. A round that falls short
     is followed by another, which pays every query fee of the plan again; the margin grows (to
-    MAX_OVERBUY) while the extra candidates cost less than those fees. With a $25 query fee and
-    candidates at half a cent, 200 leads cost $52.35 over two rounds where one round with a
-    margin costs about $28."""
+    MAX_OVERBUY) while the extra candidates cost at most a quarter of those fees. With a $25
+    query fee and candidates at half a cent, 200 leads cost $52.35 over two rounds where one
+    round with a margin costs about $28."""
     if fees <= 0 or expected <= 0:
         return OVERBUY
     if per_candidate <= 0:
         return MAX_OVERBUY
     worth = float(fees / per_candidate) / expected  # extra candidates the fees would pay for, as a share
-    return min(MAX_OVERBUY, max(OVERBUY, 1.0 + worth))
+    return min(MAX_OVERBUY, max(OVERBUY, 1.0 + MARGIN_SHARE * worth))
 
 
 @dataclass
@@ -116,7 +129,7 @@ class RunState:
     # replaces `plan` and the alternatives), then each re-plan: (after round, why, the new plan)
     first_plan: Plan | None = None
     first_alternatives: list[Plan] = field(default_factory=list)
-    replans: list[tuple[int, str, Plan]] = field(default_factory=list)
+    replans: list[tuple[int, str, Plan, int | None]] = field(default_factory=list)
 
 
 def run_find(ctx: Context, bound: BoundFind, planning: Planning, *, progress: Any = None) -> tuple[Result, RunState]:
@@ -255,7 +268,10 @@ class FindRun:
             wanted = int(plan.supply) + 1
         else:
             expected = needed / yield_rate
-            wanted = max(1, math.ceil(expected * _overbuy(expected, per_candidate, account.price_query + fees)))
+            # a margin against another round's fees while the yield is the plan's estimate;
+            # once a round has measured it, the usual 10%
+            fees_again = account.price_query + fees if state.yield_seen is None else Decimal(0)
+            wanted = max(1, math.ceil(expected * _overbuy(expected, per_candidate, fees_again)))
         left = ledger.remaining - account.price_query - fees
         if per_candidate > 0:
             wanted = min(wanted, int(max(Decimal(0), left) / per_candidate))
@@ -344,7 +360,12 @@ class FindRun:
         no longer normalise). Only said when nothing else thins the scan (no suppression, no
         records already held), so the gap is the statistics'."""
         promised = min(wanted, plan.supply)
-        if held_before or self.suppression is not None or promised < 20 or read * 10 >= promised:
+        if held_before or self.bought or self.suppression is not None or promised < 20 or read * 10 >= promised:
+            return
+        # only where the promise is the statistics', not a guess: at most one pushed condition
+        # (two are taken as independent), a plain comparison of a category with constants
+        pushed = plan.use(plan.driver).pushed
+        if len(pushed) > 1 or any(not _judged(p.node) for p in pushed):
             return
         name = plan.driver
         self.state.warnings.append(
@@ -765,7 +786,7 @@ class FindRun:
             why = (f"{driver} failed" if driver in state.failed else
                    f"{driver} ran out of matching records" if driver in state.exhausted else
                    f"{', '.join(sorted(set(before.sources) & set(state.failed)))} failed")
-            state.replans.append((state.rounds, why, state.plan))
+            state.replans.append((state.rounds, why, state.plan, needed))
             return True
         return False
 

@@ -236,7 +236,8 @@ def _check_constants(ctx: Context, constants: list[tuple[ast.Node, str]]) -> Non
             what = "not a number" if math.isnan(value) else "infinite"
             raise LeadQLConstraintError(
                 f"`{shown}` is {what}, so this condition is never (or always) true"
-                + (" (a division by zero gives infinity)" if "/" in shown else ""),
+                + ((" (a division by zero gives infinity)" if what == "infinite" else " (0/0 gives NaN)")
+                   if "/" in shown else ""),
                 span=node.span, text=ctx.text, hint="rewrite the condition; nothing was bought",
             )  # fmt: skip
 

@@ -119,9 +119,10 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
     if bound.into_list:
         add(f"Sink[LIST {bound.into_list}] atomic append with provenance and spend")
     lines.append("Completeness expected: " + ", ".join(f"{k} {v:.0%}" for k, v in plan.completeness.items()))
-    for after, why, new in state.replans if state is not None else ():
+    for after, why, new, needed in state.replans if state is not None else ():
+        still = f" for the {needed:,} leads still needed" if needed is not None else ""
         lines.append(f"Re-planned after round {after}: {why}; then driver {new.driver}; sources "
-                     f"{', '.join(new.sources)} (planned for {new.expected_count:,.0f} leads, ${new.cost})"
+                     f"{', '.join(new.sources)}{still}"
                      f"  | Scan[{new.driver}] actual: {actual.get(f'Scan[{new.driver}]', 'not run')}")  # fmt: skip
     if alternatives:
         lines.append("Alternatives:")

@@ -88,7 +88,10 @@ class PredicateCompiler:
 
     # ------------------------------------------------------------ compiling
     def compile(self, node: ast.Expr) -> Any:
+        seen = len(self.constants)
         out = self._compile(node)
+        if isinstance(node, ast.Case):  # a branch may never be taken: its constants are not checked
+            del self.constants[seen:]
         if isinstance(node, (ast.Arith, ast.FunctionCall, ast.Negate, ast.Cast)) and not _refers(node):
             self.constants.append((node, out.sql(dialect="duckdb")))
         return out
