@@ -500,3 +500,27 @@ def test_no_stale_statistics_warning_where_the_estimate_is_a_guess(tmp_path, whe
         where = where if "state" in where else "zip LIKE '%77777%'"
         result = ws.execute(f"FIND 50 leads WITH email WHERE {where} BUDGET 5")
         assert not [w for w in result.warnings if "statistics promise" in w], result.warnings
+
+
+def test_a_pushed_condition_that_lets_null_through_does_not_make_its_category_present(tmp_path):
+    """`email IS NULL OR fico >= 750` passes records without an email: it must not count email
+    as filled, so the scan still asks for emails (the driver is their only source)."""
+    from leadql.grammar.parser import parse
+    from leadql.planner.plan import never_null
+
+    def cats(where: str) -> set[str]:
+        return never_null(parse(f"FIND 1 leads WITH email WHERE {where} BUDGET 1")[0].clauses.where)
+
+    assert cats("fico >= 700") == {"fico"} and cats("lower(email) LIKE '%x%'") == {"email"}
+    assert cats("email IS NULL OR fico >= 750") == set() and cats("fico = NULL") == set()
+    assert cats("coalesce(email, '') NOT LIKE '%spam%'") == set()
+    assert cats("fico > 800 OR fico < 500") == {"fico"}
+    path, _ = _vendor(tmp_path, "v", 2000, lambda i: f"p{i}@example.com" if i % 2 else None)
+    with leadql.connect(tmp_path / "w.leadql") as ws:
+        ws.execute(f"CREATE SOURCE v FROM '{path}' KEY rid MAP (email = email, fico = fico) "
+                   "PRICE 0.01 PER RECORD QUALITY 0.9")  # fmt: skip
+        ws.execute("ANALYZE v")
+        query = "FIND 100 leads WITH email WHERE coalesce(email, '') NOT LIKE '%spam%' BUDGET 15"
+        plan = "\n".join(r[0] for r in ws.execute("EXPLAIN " + query).rows)
+        assert "email IS NOT NULL" in plan
+        assert ws.execute(query).cost <= Decimal("1.11")
