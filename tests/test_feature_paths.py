@@ -14,8 +14,9 @@ import pytest
 
 from leadql.catalog.definitions import Reference
 from leadql.predict import bucketkernel
-from leadql.predict.features import compute_features, plan_features
-from leadql.predict.schema import Schema, TableMeta
+from leadql.predict.features import plan_features
+from leadql.predict.schema import Schema
+from tests.test_features import _rows, meta
 
 pytestmark = pytest.mark.skipif(not bucketkernel.AVAILABLE, reason="numba is not installed")
 
@@ -26,16 +27,6 @@ def compiled_for_any_size(monkeypatch):
     monkeypatch.setattr(bucketkernel, "CHUNK_BYTES", 4096)  # several chunks even here
 
 
-def meta(con, name: str, key: str, time_column: str | None = None, refs=()):
-    cols = {r[0]: r[1] for r in con.execute(f"DESCRIBE {name}").fetchall()}
-    return TableMeta(name, name, cols, (key,), time_column, tuple(refs))
-
-
-def _rows(con, plan, schema, anchors):
-    compute_features(con, plan, schema, anchors, "feat")
-    cur = con.execute("SELECT * FROM feat")
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
 def test_compiled_partials_equal_the_sql_on_awkward_data(monkeypatch):
