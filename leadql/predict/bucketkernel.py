@@ -168,8 +168,8 @@ def partials_table(con, rows: str, ents: str, anchors: str, partials: Sequence[P
 def _micros_sql(column: str) -> str:
     """Epoch microseconds of a TIMESTAMP, with DuckDB's infinities as ±(2^63 - 1), how DuckDB
     stores them (epoch_us gives NULL for them)."""
-    return (f"CASE WHEN isinf({column}) THEN (CASE WHEN {column} > TIMESTAMP '1970-01-01' "
-            f"THEN {2**63 - 1} ELSE {-(2**63 - 1)} END) ELSE epoch_us({column}) END")
+    return (f"coalesce(epoch_us({column}), CASE WHEN {column} > TIMESTAMP '1970-01-01' "
+            f"THEN {2**63 - 1} ELSE {-(2**63 - 1)} END)")  # the CASE only where epoch_us is NULL
 
 
 def _in_order(chunk: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
