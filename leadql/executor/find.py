@@ -30,7 +30,7 @@ from leadql.errors import LeadQLCancelledError, LeadQLError
 from leadql.executor import fusion, scans
 from leadql.executor.ledger import Ledger
 from leadql.planner.binding import BoundFind
-from leadql.planner.estimates import freshness_factor
+from leadql.planner.estimates import freshness_factor, judged
 from leadql.planner.plan import Plan
 from leadql.planner.planner import Planning, plan_find
 from leadql.result import Result
@@ -56,18 +56,6 @@ MAX_OVERBUY = 1.50  # ... and up to 50% more when another round's query fees cos
 MARGIN_SHARE = 0.25  # the margin spends at most this share of the fees another round would pay
 MIN_YIELD = 0.02
 SCORE_DEPTH = 4.0  # a pattern-ranked round buys up to this many times the candidates it needs
-
-
-def _judged(node: Any) -> bool:
-    """Whether the statistics judge a condition's selectivity (a category compared with
-    constants), rather than the planner guessing it (LIKE, functions, OR)."""
-    from leadql.grammar import ast
-
-    if isinstance(node, ast.Compare):
-        return isinstance(node.left, ast.ColumnRef) and isinstance(node.right, (ast.Literal, ast.Param))
-    if isinstance(node, (ast.Between, ast.InList)):
-        return isinstance(node.operand, ast.ColumnRef)
-    return False
 
 
 def _overbuy(expected: float, per_candidate: Decimal, fees: Decimal) -> float:
@@ -365,7 +353,7 @@ class FindRun:
         # only where the promise is the statistics', not a guess: at most one pushed condition
         # (two are taken as independent), a plain comparison of a category with constants
         pushed = plan.use(plan.driver).pushed
-        if len(pushed) > 1 or any(not _judged(p.node) for p in pushed):
+        if len(pushed) > 1 or any(not judged(p.node, p.values) for p in pushed):
             return
         name = plan.driver
         self.state.warnings.append(

@@ -209,6 +209,12 @@ def selectivity(node: ast.Expr, stats: dict[str, Any], values: dict[int, Any] | 
     return DEFAULT_SELECTIVITY
 
 
+def judged(node: ast.Expr, values: dict[int, Any] | None = None) -> bool:
+    """Whether `selectivity` judges the condition from statistics (a category compared with
+    constants), rather than guessing DEFAULT_SELECTIVITY (LIKE, functions, two categories)."""
+    return _shape(node, values or {})[0] is not None
+
+
 def _shape(node: ast.Expr, known: dict[int, Any]) -> tuple[str | None, list[Any], str]:
     """(category, constants, operator) for the simple shapes statistics can judge."""
     def const(n: ast.Expr) -> Any:
