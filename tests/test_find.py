@@ -418,6 +418,14 @@ def test_a_column_refilled_with_junk_after_analyze_costs_nothing_and_says_so(tmp
         assert len(result) == 0 and result.cost == 0
         hint = [w for w in result.warnings if "statistics promise" in w]
         assert hint and "returned 0 matching records" in hint[0] and "run ANALYZE v" in hint[0]
+        junk = list(people["email"])
+        people["email"][50:55] = [f"p{i}@example.com" for i in range(50, 55)]  # 5 left, fico >= 750
+        pq.write_table(pa.table(people), path)
+        few = ws.execute("FIND 100 leads WITH email, fico WHERE fico >= 750 BUDGET 15")
+        hint = [w for w in few.warnings if "statistics promise" in w]
+        assert len(few) == 5 and hint and "returned 5 matching records" in hint[0], few.warnings
+        people["email"] = junk
+        pq.write_table(pa.table(people), path)
         ws.execute("ANALYZE v")  # the statistics now say there are no emails: the planner says so
         with pytest.raises(LeadQLError, match="no usable source holds a value of email") as e:
             ws.execute("FIND 100 leads WITH email, fico WHERE fico >= 750 BUDGET 15")

@@ -288,7 +288,7 @@ class FindRun:
             affordable = int(max(Decimal(0), left) / per_candidate) if per_candidate > 0 else wanted * 2
             wanted = max(1, min(affordable, math.ceil(wanted * depth)))
         ledger.charge_query(defn.name)
-        held_before = account.records
+        first_scan = not self.bought  # nothing bought yet in this run, from any source
 
         read = [0]  # records the scan returned (before duplicates and the budget cut)
 
@@ -339,16 +339,17 @@ class FindRun:
             return None
         if read[0] < wanted and ledger.affordable(defn.name, 1) > 0:
             self._mark_exhausted(plan)  # asked for more than it holds
-            self._warn_short_supply(plan, read[0], wanted, held_before)
+            if first_scan:
+                self._warn_short_supply(plan, read[0], wanted)
         return outcome.rows
 
-    def _warn_short_supply(self, plan: Plan, read: int, wanted: int, held_before: int) -> None:
-        """A first scan of a driver that returns a small fraction of what its statistics promise
-        usually means the file changed since ANALYZE (e.g. a column refilled with values that
-        no longer normalise). Only said when nothing else thins the scan (no suppression, no
-        records already held), so the gap is the statistics'."""
+    def _warn_short_supply(self, plan: Plan, read: int, wanted: int) -> None:
+        """The run's first scan returning a small fraction of what the driver's statistics
+        promise usually means the file changed since ANALYZE (e.g. a column refilled with values
+        that no longer normalise). Only said when nothing else thins the scan (no suppression;
+        it is the first scan, so nobody is held yet), so the gap is the statistics'."""
         promised = min(wanted, plan.supply)
-        if held_before or self.bought or self.suppression is not None or promised < 20 or read * 10 >= promised:
+        if self.suppression is not None or promised < 20 or read * 10 >= promised:
             return
         # only where the promise is the statistics', not a guess: at most one pushed condition
         # (two are taken as independent), a plain comparison of a category with constants
