@@ -514,7 +514,7 @@ def test_a_pushed_condition_that_lets_null_through_does_not_make_its_category_pr
     """`email IS NULL OR fico >= 750` passes records without an email: it must not count email
     as filled, so the scan still asks for emails (the driver is their only source)."""
     from leadql.grammar.parser import parse
-    from leadql.planner.plan import never_null
+    from leadql.planner.expressions import never_null
 
     def cats(where: str) -> set[str]:
         return never_null(parse(f"FIND 1 leads WITH email WHERE {where} BUDGET 1")[0].clauses.where)

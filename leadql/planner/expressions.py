@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from leadql.catalog.definitions import CategoryDef
@@ -53,6 +54,13 @@ class Predicate:
     def text(self, source_text: str) -> str:
         span = self.node.span
         return source_text[span.start : span.end] if span is not None else self.sql
+
+    @cached_property  # planning asks for every plan it scores
+    def filled(self) -> frozenset[str]:
+        """Its categories it is never true without a value of (a record that passes it has
+        them): `fico >= 700` fills fico; `email IS NULL OR fico >= 750` fills nothing."""
+        never = never_null(self.node)
+        return frozenset(c for c in self.categories if c.lower() in never)
 
 
 class PredicateCompiler:
@@ -351,6 +359,36 @@ class PredicateCompiler:
                 f"`{node.column}` is {self.kind(node)}, not a condition", span=node.span, text=self.text,
                 hint=f"compare it, e.g. {node.column} IS NOT NULL",
             )  # fmt: skip
+
+
+_LENIENT = frozenset({"coalesce", "concat", "greatest", "least", "nullif"})  # may be non-NULL on NULL
+
+
+def _strict(node: Any) -> set[str]:
+    """Categories (lower case) whose NULL makes the expression NULL."""
+    if isinstance(node, ast.ColumnRef):
+        return {node.column.lower()}
+    if isinstance(node, ast.Arith):
+        return _strict(node.left) | _strict(node.right)
+    if isinstance(node, (ast.Negate, ast.Cast)):
+        return _strict(node.operand)
+    if isinstance(node, ast.FunctionCall) and node.name.value.lower() not in _LENIENT:
+        return set().union(*(_strict(a) for a in node.args)) if node.args else set()
+    return set()
+
+
+def never_null(node: Any) -> set[str]:
+    """Categories (lower case) without a value of which the condition is never true."""
+    if isinstance(node, ast.Compare):
+        if isinstance(node.right, ast.Literal) and node.right.kind == "null":
+            return set()  # `x = NULL` is IS NULL
+        return _strict(node.left) | _strict(node.right)
+    if isinstance(node, (ast.Between, ast.InList, ast.TextMatch)):
+        return _strict(node.operand)
+    if isinstance(node, ast.BoolOp):
+        parts = [never_null(i) for i in node.items]
+        return set.union(*parts) if node.op == "AND" else set.intersection(*parts)
+    return set()
 
 
 def _refers(node: Any) -> bool:

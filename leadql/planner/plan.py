@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from leadql.grammar import ast
 from leadql.planner.estimates import Overlaps, SourceProfile, freshness_factor
 from leadql.planner.expressions import Predicate
 
@@ -99,7 +98,7 @@ def score(
     post = [p for p in predicates if p not in pushed]
     supply = driver.rows * driver.pass_rate(pushed)
     # categories a pushed predicate is never true without (not `email IS NULL OR …`)
-    pushed_categories = {c for p in pushed for c in p.categories if c.lower() in never_null(p.node)}
+    pushed_categories = {c for p in pushed for c in p.filled}
     # (such a category is present already: NULL never passes its predicate)
     present = [k for k in _only_from_driver(driver, chosen, required, quality_floor)
                if k not in pushed_categories]  # fmt: skip
@@ -165,36 +164,6 @@ def score(
     quality = sum(attribute_quality.values()) / len(attribute_quality) if attribute_quality else 0.0
     return Plan(driver.name, uses, candidates, supply, expected, total, quality, completeness,
                 post_sel, post, conversion_index=driver.conversion_index)  # fmt: skip
-
-
-_LENIENT = frozenset({"coalesce", "concat", "greatest", "least", "nullif"})  # may be non-NULL on NULL
-
-
-def _strict(node: Any) -> set[str]:
-    """Categories (lower case) whose NULL makes the expression NULL."""
-    if isinstance(node, ast.ColumnRef):
-        return {node.column.lower()}
-    if isinstance(node, ast.Arith):
-        return _strict(node.left) | _strict(node.right)
-    if isinstance(node, (ast.Negate, ast.Cast)):
-        return _strict(node.operand)
-    if isinstance(node, ast.FunctionCall) and node.name.value.lower() not in _LENIENT:
-        return set().union(*(_strict(a) for a in node.args)) if node.args else set()
-    return set()
-
-
-def never_null(node: Any) -> set[str]:
-    """Categories (lower case) without a value of which the condition is never true."""
-    if isinstance(node, ast.Compare):
-        if isinstance(node.right, ast.Literal) and node.right.kind == "null":
-            return set()  # `x = NULL` is IS NULL
-        return _strict(node.left) | _strict(node.right)
-    if isinstance(node, (ast.Between, ast.InList, ast.TextMatch)):
-        return _strict(node.operand)
-    if isinstance(node, ast.BoolOp):
-        parts = [never_null(i) for i in node.items]
-        return set.union(*parts) if node.op == "AND" else set.intersection(*parts)
-    return set()
 
 
 def _only_from_driver(driver: SourceProfile, chosen: list[SourceProfile], required: tuple[str, ...],

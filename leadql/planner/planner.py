@@ -28,7 +28,7 @@ from leadql.planner.estimates import (
     selectivity,
 )
 from leadql.planner.expressions import Predicate
-from leadql.planner.plan import Plan, money, never_null, score
+from leadql.planner.plan import Plan, money, score
 
 # Completeness targets, as shares of the best each category can reach with every usable source:
 # low levels buy more candidates and enrich less, high levels the reverse.
@@ -257,7 +257,7 @@ def _problem(bound: BoundFind, driver: SourceProfile, usable: dict[str, SourcePr
              overlaps: Overlaps) -> tuple[Any, list[str]]:  # fmt: skip
     pushed = driver.pushable(bound.predicates, bound.quality)
     post = [p for p in bound.predicates if p not in pushed]
-    pushed_categories = {c for p in pushed for c in p.categories if c.lower() in never_null(p.node)}
+    pushed_categories = {c for p in pushed for c in p.filled}
     supply = driver.rows * driver.pass_rate(pushed)
     names, cands = [], []
     for p in usable.values():
