@@ -39,7 +39,6 @@ from leadql.connectors.base import quote_str
 AVAILABLE = importlib.util.find_spec("numba") is not None
 MIN_ROWS = 200_000  # below this the SQL is quick enough (and numba need not load)
 CHUNK_BYTES = 256 << 20  # the dense arrays of one chunk of anchors, at most
-_KERNEL: list[Any] = []
 
 # partial operations, as the kernel knows them
 OP_COUNT_ROWS, OP_COUNT, OP_SUM, OP_MIN, OP_MAX, OP_MIN_TS, OP_MAX_TS, OP_COUNT_EQ = range(8)
@@ -238,10 +237,8 @@ def _batch(lo: int, hi: int, partials: Sequence[Partial], ops: np.ndarray, slot:
 
 
 def _kernel() -> Any:
-    """The compiled pass (numba is imported, and the pass loaded from numba's cache or
-    compiled, on first use only)."""
-    if not _KERNEL:
-        from leadql.predict import jit
+    """The compiled pass (importing leadql.predict.jit, on first use, loads numba and the pass
+    from numba's cache, or compiles it)."""
+    from leadql.predict import jit
 
-        _KERNEL.append(jit.bucket_partials)
-    return _KERNEL[0]
+    return jit.bucket_partials

@@ -36,7 +36,6 @@ BLOCK = 8  # rows stepping down a tree together (measured: 6-8 best, 16 and 32 s
 MISSING_CODE = 255  # scikit-learn's missing-values bin: never a category of a fitted model
 _FLAT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _USES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # est → {probe columns: (ptr, uses)}
-_KERNEL: list[Any] = []  # [walk, walk_deltas], once compiled
 
 # the packed word of a node: feature | right-mask row << 16 | NaN goes right << 40 | child offset << 41
 _FEATURE_BITS, _MASK_SHIFT, _NAN_SHIFT, _CHILD_SHIFT = 16, 16, 40, 41
@@ -194,11 +193,11 @@ def raw_deltas(est: Any, E: np.ndarray, columns: np.ndarray, values: np.ndarray,
 
 
 def _kernel() -> Any:
-    """The compiled walk (numba is imported, and the walk compiled or loaded from its cache, on
-    first use only)."""
-    if not _KERNEL:
-        _compile()
-    return _KERNEL[0]
+    """The compiled walk (importing leadql.predict.jit, on first use, loads numba and the walk
+    from numba's cache, or compiles it)."""
+    from leadql.predict import jit
+
+    return jit.walk
 
 
 def _tree_uses(est: Any, flat: FlatTrees, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -219,14 +218,7 @@ def _tree_uses(est: Any, flat: FlatTrees, columns: np.ndarray) -> tuple[np.ndarr
 
 
 def _delta_kernel() -> Any:
-    """The walk of `raw_deltas` (compiled on first use)."""
-    if not _KERNEL:
-        _compile()
-    return _KERNEL[1]
-
-
-def _compile() -> None:
-    """Both walks (numba is imported, and the walks loaded from numba's cache or compiled)."""
+    """The walk of `raw_deltas` (see _kernel)."""
     from leadql.predict import jit
 
-    _KERNEL[:] = [jit.walk, jit.walk_deltas]
+    return jit.walk_deltas
