@@ -340,8 +340,7 @@ def test_a_source_whose_columns_are_gone_is_named_as_drifted_and_not_retried(tmp
     people = {"rid": list(range(50)), "email": [f"p{i}@example.com" for i in range(50)], "fico": [700] * 50}
     pq.write_table(pa.table(people), path)
     with leadql.connect(tmp_path / "w.leadql") as ws:
-        ws.execute(f"CREATE SOURCE v FROM '{path}' KEY rid MAP (email = email, fico = fico) "
-                   "PRICE 0.01 PER RECORD QUALITY 0.9")  # fmt: skip
+        _source(ws, "v", path)
         ws.execute("ANALYZE v")
         del people["fico"]
         pq.write_table(pa.table(people), path)  # the vendor dropped a column
@@ -363,6 +362,12 @@ def _vendor(tmp_path, name: str, rows: int, email, start: int = 0):
     pq.write_table(pa.table(people), path)
     return path, people
 
+def _source(ws, name: str, path, price: str = "0.01") -> None:
+    """CREATE SOURCE name over a _vendor file (email and fico mapped), priced per record."""
+    ws.execute(f"CREATE SOURCE {name} FROM '{path}' KEY rid MAP (email = email, fico = fico) "
+               f"PRICE {price} PER RECORD QUALITY 0.9")  # fmt: skip
+
+
 
 def test_a_required_category_only_the_driver_holds_is_asked_for_in_the_scan(tmp_path):
     """Half the vendor's emails are empty and no other source has emails: a record without one
@@ -370,8 +375,7 @@ def test_a_required_category_only_the_driver_holds_is_asked_for_in_the_scan(tmp_
     records (it bought 221 records for 100 leads before)."""
     path, _ = _vendor(tmp_path, "v", 2000, lambda i: f"p{i}@example.com" if i % 2 else None)
     with leadql.connect(tmp_path / "w.leadql") as ws:
-        ws.execute(f"CREATE SOURCE v FROM '{path}' KEY rid MAP (email = email, fico = fico) "
-                   "PRICE 0.01 PER RECORD QUALITY 0.9")  # fmt: skip
+        _source(ws, "v", path)
         ws.execute("ANALYZE v")
         query = "FIND 100 leads WITH email, fico WHERE fico >= 750 BUDGET 15"
         plan = "\n".join(r[0] for r in ws.execute("EXPLAIN " + query).rows)
@@ -409,8 +413,7 @@ def test_a_column_refilled_with_junk_after_analyze_costs_nothing_and_says_so(tmp
 
     path, people = _vendor(tmp_path, "v", 2000, lambda i: f"p{i}@example.com")
     with leadql.connect(tmp_path / "w.leadql") as ws:
-        ws.execute(f"CREATE SOURCE v FROM '{path}' KEY rid MAP (email = email, fico = fico) "
-                   "PRICE 0.01 PER RECORD QUALITY 0.9")  # fmt: skip
+        _source(ws, "v", path)
         ws.execute("ANALYZE v")
         people["email"] = [f"+1 555 {i:07d}" for i in range(2000)]
         pq.write_table(pa.table(people), path)
@@ -465,10 +468,8 @@ def test_explain_analyze_shows_the_plan_the_run_started_with_and_each_re_plan(tm
     cheap, people = _vendor(tmp_path, "cheap", 1000, lambda i: f"p{i}@example.com")
     dear, _ = _vendor(tmp_path, "dear", 1000, lambda i: f"p{i}@example.com", start=5000)
     with leadql.connect(tmp_path / "w.leadql") as ws:
-        ws.execute(f"CREATE SOURCE cheap FROM '{cheap}' KEY rid MAP (email = email, fico = fico) "
-                   "PRICE 0.01 PER RECORD QUALITY 0.9")  # fmt: skip
-        ws.execute(f"CREATE SOURCE dear FROM '{dear}' KEY rid MAP (email = email, fico = fico) "
-                   "PRICE 0.05 PER RECORD QUALITY 0.9")  # fmt: skip
+        _source(ws, "cheap", cheap)
+        _source(ws, "dear", dear, "0.05")
         ws.execute("ANALYZE")
         pq.write_table(pa.table({k: v[:40] for k, v in people.items()}), cheap)  # 40 records left
         text = "\n".join(r[0] for r in ws.execute(
@@ -525,8 +526,7 @@ def test_a_pushed_condition_that_lets_null_through_does_not_make_its_category_pr
     assert cats("fico > 800 OR fico < 500") == {"fico"}
     path, _ = _vendor(tmp_path, "v", 2000, lambda i: f"p{i}@example.com" if i % 2 else None)
     with leadql.connect(tmp_path / "w.leadql") as ws:
-        ws.execute(f"CREATE SOURCE v FROM '{path}' KEY rid MAP (email = email, fico = fico) "
-                   "PRICE 0.01 PER RECORD QUALITY 0.9")  # fmt: skip
+        _source(ws, "v", path)
         ws.execute("ANALYZE v")
         query = "FIND 100 leads WITH email WHERE coalesce(email, '') NOT LIKE '%spam%' BUDGET 15"
         plan = "\n".join(r[0] for r in ws.execute("EXPLAIN " + query).rows)
