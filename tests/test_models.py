@@ -507,6 +507,45 @@ def test_compiled_tree_walk_is_bit_identical_to_sklearns(trained, binary_data, m
     assert treewalk.raw_scores(model.estimator, E) is None  # without numba: scikit-learn walks
 
 
+def test_compiled_tree_walk_compares_like_floats_at_every_edge():
+    """The compiled walk compares integer keys of the numbers (treewalk's docstring); that must
+    be exactly scikit-learn's float tests: a value equal to a threshold goes left, -0.0 and
+    0.0 are one number, ±inf are ordered numbers, and a missing value takes its node's side
+    even at a split of missing against everything else (threshold +inf)."""
+    pytest.importorskip("numba")
+    from leadql.predict import treewalk
+
+    rng = np.random.default_rng(5)
+    n = 4000
+    a = rng.normal(size=n)
+    gap = rng.random(n) < 0.3  # missing values carry the signal: a missing-vs-rest split
+    b = np.where(gap, np.nan, rng.integers(-2, 3, n).astype(float))
+    y = ((a > 0.2) ^ gap).astype(int)
+    X = pd.DataFrame({"a": a, "b": b, "c": rng.normal(size=n)})
+    times = np.array(MONTHS, dtype="datetime64[D]")[np.arange(n) % len(MONTHS)]
+    with threadpool_limits(1):
+        model = models.train(X, y, times, task_type="binary_classification", algorithm="gbm")
+    est = model.estimator
+    thresholds = np.concatenate([p[0].nodes["num_threshold"][~p[0].nodes["is_leaf"].astype(bool)]
+                                 for p in est._predictors])  # fmt: skip
+    assert np.isinf(thresholds).any()  # the missing-vs-rest split is there
+    edges = np.concatenate([thresholds, np.nextafter(thresholds, np.inf), np.nextafter(thresholds, -np.inf),
+                            [0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -5e-324, np.finfo(float).max]])  # fmt: skip
+    edges = edges[np.isfinite(edges) | np.isnan(edges) | np.isinf(edges)]
+    rows = max(treewalk.MIN_ROWS, 3 * len(edges)) + 3
+    E = np.column_stack([rng.choice(edges, rows) for _ in range(model.encoder.n_out_)])
+    walked = treewalk.raw_scores(est, E)
+    assert walked is not None and np.ptp(walked) > 0
+    np.testing.assert_array_equal(walked, models._hgb_raw(est, E, 1))
+    base = model.encoder.encode_values(model.baseline)
+    probe = [f for f, _ in model.importance]
+    for value in (0.0, -0.0, np.inf, np.nan, float(thresholds[np.isfinite(thresholds)][0])):
+        base_enc = np.full_like(base, value)
+        fast = models._fast_deltas(model, E.copy(), base_enc, probe)
+        slow = models._deltas(model, E.copy(), base_enc, probe, 1)
+        np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-12)
+
+
 def test_compiled_tree_walk_regression_is_bit_identical_to_sklearns():
     """A gbm regression walks compiled too (baseline = the mean, no link), bit-identical."""
     pytest.importorskip("numba")

@@ -25,119 +25,168 @@ from leadql.predict.bucketkernel import (
 )  # fmt: skip
 from leadql.predict.treewalk import (
     _CHILD_SHIFT,
-    _FEATURE_BITS,
     _MASK_SHIFT,
-    _NAN_SHIFT,
+    _SLOT_BITS,
     BLOCK,
     MISSING_CODE,
+    TILE,
 )
 
 # DuckDB's TIMESTAMP infinities, as epoch microseconds (how bucketkernel reads them)
 POS_INF = 2**63 - 1
 NEG_INF = -(2**63 - 1)
 
-# compile-time constants of the walk: the per-row loops unroll
-block = BLOCK
+# compile-time constants of the walk (uint64 throughout: a signed index would be wrapped around
+# on every load, and the per-row loops unroll with the row's offset folded into the address)
+block, tile = BLOCK, TILE
+block_shift = np.uint64(BLOCK.bit_length() - 1)
 missing = MISSING_CODE
-mask_shift, nan_shift, child_shift = _MASK_SHIFT, _NAN_SHIFT, _CHILD_SHIFT
-feature_mask, row_mask = (1 << _FEATURE_BITS) - 1, (1 << (_NAN_SHIFT - _MASK_SHIFT)) - 1
+u0, u1, u3, u5, u31 = np.uint64(0), np.uint64(1), np.uint64(3), np.uint64(5), np.uint64(31)
+umax, sign = np.uint64(2**64 - 1), np.uint64(2**63)
+slot_mask = np.uint64((1 << _SLOT_BITS) - 1)
+mask_shift, child_shift = np.uint64(_MASK_SHIFT), np.uint64(_CHILD_SHIFT)
+row_mask = np.uint64((1 << (_CHILD_SHIFT - _MASK_SHIFT)) - 1)
 
 
 @njit(inline="always", nogil=True)
-def load(X, lo, rows, categorical, x, code):
-    """The block's rows side by side, whatever X's memory order, and their category codes."""
-    for k in range(rows):
-        for j in range(X.shape[1]):
-            v = X[lo + k, j]
-            x[k, j] = v
-            if categorical[j]:  # missing or negative: the missing code
-                code[k, j] = missing if (np.isnan(v) or v < 0) else np.uint8(np.int64(v))
+def ordered(b):
+    """The unsigned key of the float64 with bits b: keys order as the numbers compare."""
+    return b ^ (umax if b >> np.uint64(63) else sign)
 
 
 @njit(inline="always", nogil=True)
-def step(i, w, v, c, threshold, right_masks):
-    """The node after node i (packed word w) for a row whose value at its feature is v
+def load(X, lo, rows, categorical, xf, xu, key, code):
+    """The tile's rows (up to TILE blocks) as keys, whatever X's memory order. Per block of
+    rows and column f, slot f holds the key with a missing value above every number (a node
+    that sends it right reads it) and slot p + f the key with it below every number (sent
+    left); a categorical column's code is in both slots. A column's rows are read together:
+    a Fortran-ordered X read one block at a time walked 20 % slower (a stream per column)."""
+    p = X.shape[1]
+    width = 2 * p * block
+    for f in range(p):
+        for r in range(rows):
+            xf[r] = X[lo + r, f] + 0.0  # -0.0 → 0.0: the keys of equal numbers are equal
+        for r in range(rows):
+            v = xf[r]
+            at = (r >> block_shift) * width + (r & (block - 1))
+            hi, low = at + (f << block_shift), at + ((f + p) << block_shift)
+            if v != v:
+                key[hi], key[low] = umax, u0
+            else:
+                key[hi] = key[low] = ordered(xu[r])
+            if categorical[f]:  # missing or negative: the missing code
+                c = missing if (v != v or v < 0) else np.uint8(np.int64(v))
+                code[hi] = code[low] = c
+
+
+@njit(inline="always", nogil=True)
+def step(i, w, kv, c, nodes, right_masks):
+    """The node after node i (packed word w) for a row whose key at the node's slot is kv
     (category code c): branch-free."""
-    right = ((v > threshold[i]) | ((v != v) & (((w >> nan_shift) & 1) == 1))
-             | (((right_masks[(w >> mask_shift) & row_mask, c >> 5] >> (c & 31)) & 1) == 1))
-    return i + (w >> child_shift) + right
+    bit = (right_masks[(((w >> mask_shift) & row_mask) << u3) | (c >> u5)] >> np.uint32(c & u31)) & np.uint32(1)
+    right = (kv > nodes[(i << u1) | u1]) | (bit == np.uint32(1))
+    return i + (w >> child_shift) + np.uint64(right)
 
 
 @njit(inline="always", nogil=True)
-def descend(root, levels, word, threshold, right_masks, x, code, node):
+def descend(root, levels, nodes, right_masks, key, code, node):
     """The block's rows from `root` down `levels` levels: node[k] is row k's leaf."""
+    r = np.uint64(root)
     for k in range(block):
-        node[k] = root
+        node[k] = r
     for _ in range(levels):
         for k in range(block):
             i = node[k]
-            w = word[i]
-            f = w & feature_mask
-            node[k] = step(i, w, x[k, f], code[k, f], threshold, right_masks)
+            w = nodes[i << u1]
+            s = ((w & slot_mask) << block_shift) + np.uint64(k)
+            node[k] = step(i, w, key[s], np.uint64(code[s]), nodes, right_masks)
+
+
+@njit(inline="always", nogil=True)
+def buffers(p):
+    """One tile's keys and codes, and the loader's column of numbers (as floats and as bits)."""
+    xf = np.empty(block * tile)
+    width = 2 * p * block * tile
+    return np.zeros(width, np.uint64), np.zeros(width, np.uint8), xf, xf.view(np.uint64)
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def walk(X, roots, depth, word, threshold, right_masks, categorical, value, baseline, out):
+def walk(X, roots, depth, nodes, right_masks, categorical, value, baseline, out):
     n, p = X.shape
-    for b in prange((n + block - 1) // block):
-        lo = b * block
-        rows = min(n, lo + block) - lo
-        x = np.zeros((block, p))
-        code = np.zeros((block, p), np.uint8)
-        acc = np.full(block, baseline)
-        node = np.empty(block, np.int64)
-        load(X, lo, rows, categorical, x, code)
-        for t in range(roots.size):
-            descend(roots[t], depth[t], word, threshold, right_masks, x, code, node)
-            for k in range(block):
-                acc[k] += value[node[k]]
-        for k in range(rows):
-            out[lo + k] = acc[k]
+    width, rows_per = 2 * p * block, block * tile
+    for b in prange((n + rows_per - 1) // rows_per):
+        lo = b * rows_per
+        rows = min(n, lo + rows_per) - lo
+        key, code, xf, xu = buffers(p)
+        load(X, lo, rows, categorical, xf, xu, key, code)
+        acc = np.empty(block)
+        node = np.empty(block, np.uint64)
+        for s in range((rows + block - 1) // block):  # each block of the tile
+            bkey, bcode = key[s * width : (s + 1) * width], code[s * width : (s + 1) * width]
+            acc[:] = baseline
+            for t in range(roots.size):
+                descend(roots[t], depth[t], nodes, right_masks, bkey, bcode, node)
+                for k in range(block):
+                    acc[k] += value[node[k]]
+            first = lo + s * block
+            for k in range(min(block, n - first)):
+                out[first + k] = acc[k]
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def walk_deltas(X, roots, depth, word, threshold, right_masks, categorical, value, baseline,
-                columns, values, codes, ptr, uses, raw, deltas):  # fmt: skip
+def walk_deltas(X, roots, depth, nodes, right_masks, categorical, value, baseline,
+                columns, keys, codes, ptr, uses, raw, deltas):  # fmt: skip
     """`walk`, and per tree a second walk for each probe the tree splits on, reading the
-    probe's value at its column. (Walking on only from the first node of each row's path
-    that tests the column measured slower, 0.85 s against 0.68 s per 100k rows × 12 probes
-    × 81 trees: the per-row search branches where this walk does not.)"""
+    probe's key (keys[j]: missing above, below every number) and code at its column. (Walking
+    on only from the first node of each row's path that tests the column measured slower,
+    0.85 s against 0.68 s per 100k rows × 12 probes × 81 trees: the per-row search branches
+    where this walk does not.)"""
     n, p = X.shape
     m = columns.size
-    for b in prange((n + block - 1) // block):
-        lo = b * block
-        rows = min(n, lo + block) - lo
-        x = np.zeros((block, p))
-        code = np.zeros((block, p), np.uint8)
-        acc = np.full(block, baseline)
-        d = np.zeros((block, m))
-        node = np.empty(block, np.int64)
+    up = np.uint64(p)
+    width, rows_per = 2 * p * block, block * tile
+    for b in prange((n + rows_per - 1) // rows_per):
+        lo = b * rows_per
+        rows = min(n, lo + rows_per) - lo
+        key, code, xf, xu = buffers(p)
+        load(X, lo, rows, categorical, xf, xu, key, code)
+        acc = np.empty(block)
+        d = np.empty((block, m))
+        node = np.empty(block, np.uint64)
         own = np.empty(block)
-        load(X, lo, rows, categorical, x, code)
-        for t in range(roots.size):
-            descend(roots[t], depth[t], word, threshold, right_masks, x, code, node)
-            for k in range(block):
-                own[k] = value[node[k]]
-                acc[k] += own[k]
-            for u in range(ptr[t], ptr[t + 1]):
-                j = uses[u]
-                col, pv, pc = columns[j], values[j], codes[j]
+        for s in range((rows + block - 1) // block):
+            bkey, bcode = key[s * width : (s + 1) * width], code[s * width : (s + 1) * width]
+            acc[:] = baseline
+            d[:] = 0.0
+            for t in range(roots.size):
+                descend(roots[t], depth[t], nodes, right_masks, bkey, bcode, node)
                 for k in range(block):
-                    node[k] = roots[t]
-                for _ in range(depth[t]):
+                    own[k] = value[node[k]]
+                    acc[k] += own[k]
+                for u in range(ptr[t], ptr[t + 1]):
+                    j = uses[u]
+                    col = np.uint64(columns[j])
+                    r = np.uint64(roots[t])
                     for k in range(block):
-                        i = node[k]
-                        w = word[i]
-                        f = w & feature_mask
-                        probed = f == col
-                        node[k] = step(i, w, pv if probed else x[k, f], pc if probed else code[k, f],
-                                       threshold, right_masks)  # fmt: skip
-                for k in range(block):
-                    d[k, j] += value[node[k]] - own[k]
-        for k in range(rows):
-            raw[lo + k] = acc[k]
-            for j in range(m):
-                deltas[lo + k, j] = d[k, j]
+                        node[k] = r
+                    for _ in range(depth[t]):
+                        for k in range(block):
+                            i = node[k]
+                            w = nodes[i << u1]
+                            f = w & slot_mask
+                            at = (f << block_shift) + np.uint64(k)
+                            low = f >= up
+                            probed = (f - up if low else f) == col  # branch-free selects below
+                            kv = (keys[j, 1] if low else keys[j, 0]) if probed else bkey[at]
+                            c = np.uint64(codes[j]) if probed else np.uint64(bcode[at])
+                            node[k] = step(i, w, kv, c, nodes, right_masks)
+                    for k in range(block):
+                        d[k, j] += value[node[k]] - own[k]
+            first = lo + s * block
+            for k in range(min(block, n - first)):
+                raw[first + k] = acc[k]
+                for j in range(m):
+                    deltas[first + k, j] = d[k, j]
 
 
 @njit(inline="always", nogil=True)
