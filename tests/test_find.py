@@ -532,3 +532,28 @@ def test_a_pushed_condition_that_lets_null_through_does_not_make_its_category_pr
         plan = "\n".join(r[0] for r in ws.execute("EXPLAIN " + query).rows)
         assert "email IS NOT NULL" in plan
         assert ws.execute(query).cost <= Decimal("1.11")
+
+
+def test_the_estimate_counts_the_rounds_after_a_driver_runs_out(tmp_path):
+    """No vendor holds 100 people: the plan drives through the bigger one, and the estimate
+    counts the round through the other once it runs out (its query fee included). Before, the
+    estimate showed one round, 60 leads for $5.60, and warned that the sources held fewer than
+    100 leads; the run then delivered 100 for $11.00."""
+    big, _ = _vendor(tmp_path, "big", 60, lambda i: f"p{i}@example.com")
+    small, _ = _vendor(tmp_path, "small", 40, lambda i: f"p{i}@example.com", start=5000)
+    with leadql.connect(tmp_path / "w.leadql") as ws:
+        for name, path in (("big", big), ("small", small)):
+            ws.execute(f"CREATE SOURCE {name} FROM '{path}' KEY rid MAP (email = email, fico = fico) "
+                       "PRICE 0.01 PER RECORD, 5 PER QUERY QUALITY 0.9")  # fmt: skip
+        ws.execute("ANALYZE")
+        query = "FIND 100 leads WITH email, fico BUDGET 50"
+        estimate = ws.execute(query + " ESTIMATE")
+        chosen = estimate.to_arrow().to_pylist()[0]
+        assert chosen["driver"] == "big" and chosen["rounds"] == 2
+        assert chosen["expected_leads"] == 100
+        assert chosen["estimated_cost"] == pytest.approx(11.0, abs=0.01)  # two $5 fees, 100 records
+        assert "in 2 rounds" in estimate.message and not estimate.warnings
+        text = "\n".join(r[0] for r in ws.execute("EXPLAIN ANALYZE " + query).rows)
+    assert "then, when big runs out (about 60 leads): driver small" in text, text
+    assert "about 40 more leads for $5.40 (its query fees $5)" in text
+    assert "Actual: 100 leads delivered in 2 round(s); spent $11.000000 of $50 (estimated $11.00)" in text

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -781,6 +781,12 @@ class FindRun:
 
     def _next_plan(self, needed: int | None) -> bool:
         state, bound = self.state, self.bound
+        # The follow-up round the estimate counted on, when the driver ran dry as expected.
+        follow = [p for p in state.plan.follow_ups
+                  if p.driver not in state.exhausted and not set(p.sources) & set(state.failed)]  # fmt: skip
+        if follow and not state.failed:
+            state.plan = replace(follow[0], follow_ups=follow[1:])
+            return True
         # Drivers that ran dry stay usable as enrichment sources but not as drivers.
         candidates = [p for p in state.planning.alternatives
                       if p.driver not in state.exhausted and not set(p.sources) & set(state.failed)]  # fmt: skip

@@ -20,16 +20,18 @@ def estimate_result(bound: BoundFind, planning: Planning) -> Result:
     rows = []
     for rank, plan in enumerate([planning.chosen, *planning.alternatives], start=1):
         rows.append((
-            rank, rank == 1, plan.driver, ", ".join(plan.sources), round(plan.expected_count),
-            float(plan.cost), round(plan.quality, 4), round(plan.candidates),
+            rank, rank == 1, plan.driver, ", ".join(plan.sources), round(plan.total_count),
+            float(plan.total_cost), round(plan.quality, 4), round(plan.candidates), 1 + len(plan.follow_ups),
             plan.solver.get("status"), plan.why_not,
         ))  # fmt: skip
     names = ["rank", "chosen", "driver", "sources", "expected_leads", "estimated_cost", "quality",
-             "records_to_buy", "solver", "why_not"]  # fmt: skip
+             "records_to_buy", "rounds", "solver", "why_not"]  # fmt: skip
     chosen = planning.chosen
     asked = f" of {bound.count:,}" if bound.count is not None else ""
-    message = (f"estimate: about {chosen.expected_count:,.0f}{asked} leads for about ${chosen.cost} "
-               f"from {', '.join(chosen.sources)} (nothing bought)")  # fmt: skip
+    sources = list(dict.fromkeys(s for p in [chosen, *chosen.follow_ups] for s in p.sources))
+    rounds = f" in {1 + len(chosen.follow_ups)} rounds" if chosen.follow_ups else ""
+    message = (f"estimate: about {chosen.total_count:,.0f}{asked} leads for about ${chosen.total_cost}{rounds} "
+               f"from {', '.join(sources)} (nothing bought)")  # fmt: skip
     return Result.from_rows(names, rows, message=message, warnings=list(planning.warnings) + planning.shortfall,
                             plan=chosen, cost=Decimal(0))  # fmt: skip
 
@@ -43,9 +45,17 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
     solver = plan.solver
     lines.append(f"Chosen plan: driver {plan.driver}; sources {', '.join(plan.sources)}")
     lines.append(
-        f"  expected {plan.expected_count:,.0f}{asked} leads, cost ${plan.cost}, quality {plan.quality:.3f}; "
+        f"  expected {plan.total_count:,.0f}{asked} leads, cost ${plan.total_cost}, quality {plan.quality:.3f}; "
         f"buys about {plan.candidates:,.0f} of {plan.supply:,.0f} matching {plan.driver} records"
     )  # fmt: skip
+    before = plan
+    for after in plan.follow_ups:
+        lines.append(
+            f"  then, when {before.driver} runs out (about {before.expected_count:,.0f} leads): driver {after.driver}; "
+            f"sources {', '.join(after.sources)}: about {after.expected_count:,.0f} more leads for ${after.cost} "
+            f"(its query fees ${sum((u.price_query for u in after.uses), Decimal(0))})"
+        )  # fmt: skip
+        before = after
     if solver:
         lines.append(
             f"  solver: {solver.get('method')} {solver.get('status')}, optimality gap {solver.get('gap', 0):.1%}, "
@@ -136,7 +146,7 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
     if state is not None:
         ledger = state.ledger
         lines.append(f"Actual: {state.delivered:,} leads delivered in {state.rounds} round(s); spent ${ledger.spent} "
-                     f"of ${ledger.budget} (estimated ${plan.cost})")  # fmt: skip
+                     f"of ${ledger.budget} (estimated ${plan.total_cost})")  # fmt: skip
         for account in ledger.accounts.values():
             lines.append(f"  {account.name}: {account.records:,} records, {account.queries} queries, "
                          f"${account.records * account.price_record + account.queries * account.price_query}")

@@ -56,6 +56,9 @@ class Plan:
     why_not: str | None = None  # for alternatives: why the chosen plan beat it
     completeness_target: float = 0.0
     conversion_index: float = 1.0  # the driver's realised conversion index (it decides who is bought)
+    # the rounds expected after the driver runs out of matching records, each a plan for the leads
+    # still missing through another driver (planner._follow_ups); what the executor switches to
+    follow_ups: list[Plan] = field(default_factory=list)
 
     @property
     def sources(self) -> list[str]:
@@ -63,6 +66,16 @@ class Plan:
 
     def use(self, name: str) -> SourceUse:
         return next(u for u in self.uses if u.name == name)
+
+    @property
+    def total_count(self) -> float:
+        """Expected leads over this plan's round and its follow-up rounds."""
+        return self.expected_count + sum(f.expected_count for f in self.follow_ups)
+
+    @property
+    def total_cost(self) -> Decimal:
+        """Expected money over this plan's round and its follow-up rounds (their query fees too)."""
+        return self.cost + sum((f.cost for f in self.follow_ups), Decimal(0))
 
     @property
     def yield_rate(self) -> float:
@@ -73,6 +86,7 @@ class Plan:
             "driver": self.driver, "sources": self.sources, "candidates": round(self.candidates),
             "expected_count": round(self.expected_count), "cost": str(self.cost),
             "quality": round(self.quality, 4), "solver": self.solver,
+            "follow_ups": [f.summary() for f in self.follow_ups],
             "completeness": {k: round(v, 4) for k, v in self.completeness.items()},
         }  # fmt: skip
 
