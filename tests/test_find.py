@@ -456,6 +456,15 @@ def test_query_fees_are_paid_again_only_when_a_driver_runs_out(ws):
     rounds = int(text.split("delivered in ")[1].split(" round")[0])
     assert rounds <= 2, text
     assert "acme_credit: " in text and " 3 queries" not in text
+    if rounds == 2:  # each plan's step lines show its own rounds (they were summed under the first)
+        steps = [line for line in text.splitlines() if line.startswith("  r")]
+        assert not any("rounds)" in line for line in steps), text
+        replan = next(line for line in text.splitlines() if line.startswith("Re-planned"))
+        assert "Buy[acme_credit]" in replan and "Lookup[acme_credit]" in replan, replan
+        paid = [line for line in steps if "Buy[acme_credit]" in line][0].split("$")[-1].split(",")[0]
+        again = replan.split("Buy[acme_credit] ")[1].split("$")[1].split(",")[0]
+        total = next(line for line in text.splitlines() if line.startswith("  acme_credit:")).split("$")[-1]
+        assert Decimal(paid) + Decimal(again) == pytest.approx(Decimal(total), abs=Decimal("0.02"))
 
 
 def test_explain_analyze_shows_the_plan_the_run_started_with_and_each_re_plan(tmp_path):

@@ -117,7 +117,8 @@ class RunState:
     # replaces `plan` and the alternatives), then each re-plan: (after round, why, the new plan)
     first_plan: Plan | None = None
     first_alternatives: list[Plan] = field(default_factory=list)
-    replans: list[tuple[int, str, Plan, int | None]] = field(default_factory=list)
+    # (after round, why, the plan that took over, leads still needed, len(steps) at that moment)
+    replans: list[tuple[int, str, Plan, int | None, int]] = field(default_factory=list)
 
 
 def run_find(ctx: Context, bound: BoundFind, planning: Planning, *, progress: Any = None) -> tuple[Result, RunState]:
@@ -775,7 +776,7 @@ class FindRun:
             why = (f"{driver} failed" if driver in state.failed else
                    f"{driver} ran out of matching records" if driver in state.exhausted else
                    f"{', '.join(sorted(set(before.sources) & set(state.failed)))} failed")
-            state.replans.append((state.rounds, why, state.plan, needed))
+            state.replans.append((state.rounds, why, state.plan, needed, len(state.steps)))
             return True
         return False
 

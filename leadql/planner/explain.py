@@ -78,7 +78,11 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
     if evidence:
         lines.append("Realised conversion (index vs average, from recorded outcomes): " + ", ".join(
             f"{n} {i:.2f} ({k:,} leads{'' if used else ', not decisive yet'})" for n, i, k, used in evidence))
-    actual = _actuals(state)
+    # each plan's steps: the first plan's until the first re-plan, and so on
+    cuts = [r[4] for r in state.replans] if state is not None else []
+    steps = list(state.steps) if state is not None else []
+    bounds = list(zip([0, *cuts], [*cuts, len(steps)], strict=True))
+    actual = _actuals(steps[: bounds[0][1]], [])
     lines.append("Steps:")
     step = 0
 
@@ -129,11 +133,16 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
     if bound.into_list:
         add(f"Sink[LIST {bound.into_list}] atomic append with provenance and spend")
     lines.append("Completeness expected: " + ", ".join(f"{k} {v:.0%}" for k, v in plan.completeness.items()))
-    for after, why, new, needed in state.replans if state is not None else ():
+    for (after, why, new, needed, _), (lo, hi) in zip(state.replans if state is not None else (), bounds[1:],
+                                                      strict=False):  # fmt: skip
         still = f" for the {needed:,} leads still needed" if needed is not None else ""
+        done = _actuals(steps[lo:hi], steps[:lo])
+        scan = f"Scan[{new.driver}]"
+        others = "".join(f"; {name} {text}" for name, text in done.items()
+                         if name.startswith(("Lookup[", "Buy[")))  # fmt: skip
         lines.append(f"Re-planned after round {after}: {why}; then driver {new.driver}; sources "
                      f"{', '.join(new.sources)}{still}"
-                     f"  | Scan[{new.driver}] actual: {actual.get(f'Scan[{new.driver}]', 'not run')}")  # fmt: skip
+                     f"  | {scan} actual: {done.get(scan, 'not run')}{others}")  # fmt: skip
     if alternatives:
         lines.append("Alternatives:")
         for i, alt in enumerate(alternatives, start=2):
@@ -165,18 +174,20 @@ def explain_result(bound: BoundFind, planning: Planning, state: Any = None, resu
     return out
 
 
-def _actuals(state: Any) -> dict[str, str]:
+def _actuals(steps: list[Any], before: list[Any]) -> dict[str, str]:
+    """What each named step of `steps` did: rows, seconds and the money paid to its source by
+    those steps (a step's cost is its source's running total, so what `before` had paid is
+    taken off)."""
     out: dict[str, list[Any]] = {}
-    if state is None:
-        return {}
-    for s in state.steps:
+    for s in steps:
         out.setdefault(s.name, []).append(s)
+    paid_before = {s.name: s.cost for s in before}
     text = {}
-    for name, steps in out.items():
-        rows = sum(s.rows for s in steps)
-        seconds = sum(s.seconds for s in steps)
-        cost = steps[-1].cost
-        text[name] = f"{rows:,} rows, ${money(cost)}, {seconds:.2f}s" + (f" ({len(steps)} rounds)" if len(steps) > 1 else "")
+    for name, group in out.items():
+        rows = sum(s.rows for s in group)
+        seconds = sum(s.seconds for s in group)
+        cost = group[-1].cost - paid_before.get(name, Decimal(0))
+        text[name] = f"{rows:,} rows, ${money(cost)}, {seconds:.2f}s" + (f" ({len(group)} rounds)" if len(group) > 1 else "")
     return text
 
 
