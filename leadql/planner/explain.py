@@ -21,11 +21,11 @@ def estimate_result(bound: BoundFind, planning: Planning) -> Result:
     for rank, plan in enumerate([planning.chosen, *planning.alternatives], start=1):
         rows.append((
             rank, rank == 1, plan.driver, ", ".join(plan.sources), round(plan.total_count),
-            float(plan.total_cost), round(plan.quality, 4), round(plan.candidates), 1 + len(plan.follow_ups),
-            plan.solver.get("status"), plan.why_not,
+            float(plan.total_cost), round(plan.quality, 4), round(plan.candidates),
+            plan.solver.get("status"), plan.why_not, 1 + len(plan.follow_ups),
         ))  # fmt: skip
     names = ["rank", "chosen", "driver", "sources", "expected_leads", "estimated_cost", "quality",
-             "records_to_buy", "rounds", "solver", "why_not"]  # fmt: skip
+             "records_to_buy", "solver", "why_not", "rounds"]  # fmt: skip
     chosen = planning.chosen
     asked = f" of {bound.count:,}" if bound.count is not None else ""
     sources = list(dict.fromkeys(s for p in [chosen, *chosen.follow_ups] for s in p.sources))
