@@ -103,26 +103,39 @@ def descend(root, levels, nodes, right_masks, key, code, node):
 
 
 @njit(inline="always", nogil=True)
-def buffers(p):
-    """One tile's keys and codes, and the loader's column of numbers (as floats and as bits)."""
-    xf = np.empty(block * tile)
-    width = 2 * p * block * tile
-    return np.zeros(width, np.uint64), np.zeros(width, np.uint8), xf, xf.view(np.uint64)
+def tiles(n):
+    """How many tiles (of up to `tile` blocks of rows) n rows take."""
+    return (n + block * tile - 1) // (block * tile)
+
+
+@njit(inline="always", nogil=True)
+def loaded(X, b, categorical):
+    """Tile b of X, loaded: (its first row, its rows, its keys, its codes)."""
+    n, p = X.shape
+    lo = b * block * tile
+    rows = min(n, lo + block * tile) - lo
+    xf = np.empty(block * tile)  # one column of the tile's numbers, as floats and as bits
+    key, code = np.zeros(2 * p * block * tile, np.uint64), np.zeros(2 * p * block * tile, np.uint8)
+    load(X, lo, rows, categorical, xf, xf.view(np.uint64), key, code)
+    return lo, rows, key, code
+
+
+@njit(inline="always", nogil=True)
+def block_of(key, code, s, p):
+    """Block s of a tile's keys and codes."""
+    width = 2 * p * block
+    return key[s * width : (s + 1) * width], code[s * width : (s + 1) * width]
 
 
 @njit(parallel=True, cache=True, nogil=True)
 def walk(X, roots, depth, nodes, right_masks, categorical, value, baseline, out):
     n, p = X.shape
-    width, rows_per = 2 * p * block, block * tile
-    for b in prange((n + rows_per - 1) // rows_per):
-        lo = b * rows_per
-        rows = min(n, lo + rows_per) - lo
-        key, code, xf, xu = buffers(p)
-        load(X, lo, rows, categorical, xf, xu, key, code)
+    for b in prange(tiles(n)):
+        lo, rows, key, code = loaded(X, b, categorical)
         acc = np.empty(block)
         node = np.empty(block, np.uint64)
         for s in range((rows + block - 1) // block):  # each block of the tile
-            bkey, bcode = key[s * width : (s + 1) * width], code[s * width : (s + 1) * width]
+            bkey, bcode = block_of(key, code, s, p)
             acc[:] = baseline
             for t in range(roots.size):
                 descend(roots[t], depth[t], nodes, right_masks, bkey, bcode, node)
@@ -144,18 +157,14 @@ def walk_deltas(X, roots, depth, nodes, right_masks, categorical, value, baselin
     n, p = X.shape
     m = columns.size
     up = np.uint64(p)
-    width, rows_per = 2 * p * block, block * tile
-    for b in prange((n + rows_per - 1) // rows_per):
-        lo = b * rows_per
-        rows = min(n, lo + rows_per) - lo
-        key, code, xf, xu = buffers(p)
-        load(X, lo, rows, categorical, xf, xu, key, code)
+    for b in prange(tiles(n)):
+        lo, rows, key, code = loaded(X, b, categorical)
         acc = np.empty(block)
         d = np.empty((block, m))
         node = np.empty(block, np.uint64)
         own = np.empty(block)
         for s in range((rows + block - 1) // block):
-            bkey, bcode = key[s * width : (s + 1) * width], code[s * width : (s + 1) * width]
+            bkey, bcode = block_of(key, code, s, p)
             acc[:] = baseline
             d[:] = 0.0
             for t in range(roots.size):
