@@ -543,7 +543,7 @@ def test_a_pushed_condition_that_lets_null_through_does_not_make_its_category_pr
         assert ws.execute(query).cost <= Decimal("1.11")
 
 
-def test_the_estimate_counts_the_rounds_after_a_driver_runs_out(tmp_path):
+def test_the_estimate_counts_the_rounds_after_a_driver_runs_out(tmp_path, monkeypatch):
     """No vendor holds 100 people: the plan drives through the bigger one, and the estimate
     counts the round through the other once it runs out (its query fee included). Before, the
     estimate showed one round, 60 leads for $5.60, and warned that the sources held fewer than
@@ -556,7 +556,14 @@ def test_the_estimate_counts_the_rounds_after_a_driver_runs_out(tmp_path):
                        "PRICE 0.01 PER RECORD, 5 PER QUERY QUALITY 0.9")  # fmt: skip
         ws.execute("ANALYZE")
         query = "FIND 100 leads WITH email, fico BUDGET 50"
+        from leadql.planner import planner
+
+        profiled = []  # the follow-up rounds reuse the profiles: the sources are read once
+        real = planner.profiles_for
+        monkeypatch.setattr(planner, "profiles_for", lambda *a: profiled.append(1) or real(*a))
         estimate = ws.execute(query + " ESTIMATE")
+        assert len(profiled) == 1
+        monkeypatch.undo()
         chosen = estimate.to_arrow().to_pylist()[0]
         assert chosen["driver"] == "big" and chosen["rounds"] == 2
         assert chosen["expected_leads"] == 100

@@ -92,12 +92,14 @@ def _add_evidence(ctx: Context, profiles: dict[str, SourceProfile]) -> None:
 def plan_find(ctx: Context, bound: BoundFind, *, exclude_sources: frozenset[str] = frozenset(),
               budget: Decimal | None = None, count: int | None = None,
               not_drivers: frozenset[str] = frozenset(), follow: bool = True,
-              seconds: float = PLANNING_SECONDS) -> Planning:  # fmt: skip
+              seconds: float = PLANNING_SECONDS,
+              profiled: tuple[dict[str, SourceProfile], list[str]] | None = None) -> Planning:  # fmt: skip
     """Plans for `bound`. `exclude_sources`, `budget` and `count` let the executor re-plan after a
     failure with what is left. With `follow`, a chosen plan whose driver is expected to run out
-    of matching records before `count` gets its follow-up rounds (`Plan.follow_ups`)."""
+    of matching records before `count` gets its follow-up rounds (`Plan.follow_ups`).
+    `profiled`: the profiles (and their warnings) of an earlier call, not read again."""
     started = time.perf_counter()
-    profiles, warnings = profiles_for(ctx, bound)
+    profiles, warnings = profiled or profiles_for(ctx, bound)
     warnings = list(bound.warnings) + warnings
     budget = bound.budget if budget is None else budget
     count = bound.count if count is None else count
@@ -163,7 +165,8 @@ def plan_find(ctx: Context, bound: BoundFind, *, exclude_sources: frozenset[str]
     for alt in rest:
         alt.why_not = _why_not(chosen, alt, bound.optimize, count)
     if follow and count is not None:
-        chosen.follow_ups = _follow_ups(ctx, bound, chosen, count, budget, exclude_sources, not_drivers)
+        chosen.follow_ups = _follow_ups(ctx, bound, chosen, count, budget, exclude_sources, not_drivers,
+                                        (profiles, []))  # fmt: skip
     shortfall = _shortfall(chosen, count, budget, rescore)
     return Planning(chosen, rest, profiles, excluded, warnings, time.perf_counter() - started, solves,
                     shortfall)  # fmt: skip
@@ -420,7 +423,8 @@ def _about(expected: float) -> int:
 
 
 def _follow_ups(ctx: Context, bound: BoundFind, chosen: Plan, count: int, budget: Decimal | None,
-                exclude: frozenset[str], not_drivers: frozenset[str]) -> list[Plan]:  # fmt: skip
+                exclude: frozenset[str], not_drivers: frozenset[str],
+                profiled: tuple[dict[str, SourceProfile], list[str]]) -> list[Plan]:  # fmt: skip
     """The rounds a run is expected to need after `chosen`'s driver runs out of matching records:
     each the best plan for the leads still missing, with the money left, through a driver not
     used yet — the plan the executor switches to. Without them the estimate left out the extra
@@ -440,7 +444,7 @@ def _follow_ups(ctx: Context, bound: BoundFind, chosen: Plan, count: int, budget
         try:
             plan = plan_find(ctx, bound, exclude_sources=exclude, budget=budget, count=count,
                              not_drivers=frozenset(drivers_out), follow=False,
-                             seconds=PLANNING_SECONDS / (2 * MAX_FOLLOW_UPS)).chosen  # fmt: skip
+                             seconds=PLANNING_SECONDS / (2 * MAX_FOLLOW_UPS), profiled=profiled).chosen  # fmt: skip
         except LeadQLError:  # no other driver holds anyone: the run stops short
             break
         if plan.expected_count < 1:
