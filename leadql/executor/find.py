@@ -782,15 +782,16 @@ class FindRun:
 
     def _next_plan(self, needed: int | None) -> bool:
         state, bound = self.state, self.bound
+
+        def runnable(p: Plan) -> bool:  # drivers that ran dry stay usable only as enrichment
+            return p.driver not in state.exhausted and not set(p.sources) & set(state.failed)
+
         # The follow-up round the estimate counted on, when the driver ran dry as expected.
-        follow = [p for p in state.plan.follow_ups
-                  if p.driver not in state.exhausted and not set(p.sources) & set(state.failed)]  # fmt: skip
+        follow = [p for p in state.plan.follow_ups if runnable(p)]
         if follow and not state.failed:
             state.plan = replace(follow[0], follow_ups=follow[1:])
             return True
-        # Drivers that ran dry stay usable as enrichment sources but not as drivers.
-        candidates = [p for p in state.planning.alternatives
-                      if p.driver not in state.exhausted and not set(p.sources) & set(state.failed)]  # fmt: skip
+        candidates = [p for p in state.planning.alternatives if runnable(p)]
         if candidates and not state.failed:
             state.plan = candidates[0]
             state.planning.alternatives.remove(candidates[0])
