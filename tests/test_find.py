@@ -543,6 +543,56 @@ def test_a_pushed_condition_that_lets_null_through_does_not_make_its_category_pr
         assert ws.execute(query).cost <= Decimal("1.11")
 
 
+def test_no_round_is_counted_for_people_the_drivers_before_it_found(tmp_path):
+    """`contacts` (100 people, no fico) drives, and its people's fico comes from `scores` (60 of
+    the same people). Once `contacts` runs dry, a round through `scores` can only find people
+    `contacts` holds too, all considered already. The estimate used to count that round: 19
+    leads for $6.70 in 2 rounds, where the run delivers 10 for $6.10 in one."""
+    scores, _ = _vendor(tmp_path, "scores", 60, lambda i: f"p{i}@example.com")
+    contacts, people = _vendor(tmp_path, "contacts", 100, lambda i: f"p{i}@example.com")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    del people["fico"]  # a column named like a category would be mapped to it
+    pq.write_table(pa.table(people), contacts)
+    with leadql.connect(tmp_path / "w.leadql") as ws:
+        ws.execute(f"CREATE SOURCE scores FROM '{scores}' KEY rid MAP (email = email, fico = fico) "
+                   "PRICE 0.01 PER RECORD QUALITY 0.9")  # fmt: skip
+        ws.execute(f"CREATE SOURCE contacts FROM '{contacts}' KEY rid MAP (email = email, phone = phone) "
+                   "PRICE 0.01 PER RECORD, 5 PER QUERY QUALITY 0.9")  # fmt: skip
+        ws.execute("ANALYZE")
+        query = "FIND 100 leads WITH email, phone WHERE fico >= 750 BUDGET 50"
+        estimate = ws.execute(query + " ESTIMATE")
+        chosen = estimate.to_arrow().to_pylist()[0]
+        assert chosen["rounds"] == 1, chosen
+        assert chosen["expected_leads"] == pytest.approx(10, abs=2), chosen
+        assert any("fewer than the 100" in w for w in estimate.warnings), estimate.warnings
+        result = ws.execute(query)
+    assert len(result) == 10
+    assert float(result.cost) == pytest.approx(chosen["estimated_cost"], abs=0.6)
+
+
+def test_no_round_is_counted_after_the_only_holder_of_a_condition_runs_out(tmp_path):
+    """Only `driver` holds fico, and it runs dry with `fico >= 700` pushed down: a round through
+    another source could only find people whose fico comes from `driver`, and every one of them
+    that passes was found already (`supply_exhausted`)."""
+    from leadql.planner.planner import supply_exhausted
+
+    class P:  # the two attributes the rule reads
+        def __init__(self, cats):
+            self.categories = set(cats)
+
+    class Pred:
+        categories, sql = {"fico"}, "fico >= 700"
+
+    profiles = {"driver": P(["email", "fico"]), "other": P(["email", "phone"])}
+    assert supply_exhausted([Pred()], profiles, {}, {"driver": frozenset({"fico >= 700"})})
+    assert not supply_exhausted([Pred()], profiles, {}, {"driver": frozenset()})  # not pushed there
+    profiles["scores2"] = P(["email", "fico"])  # another holder: people with its fico may be new
+    assert not supply_exhausted([Pred()], profiles, {}, {"driver": frozenset({"fico >= 700"})})
+    assert supply_exhausted([Pred()], profiles, {"scores2": "failed"}, {"driver": frozenset({"fico >= 700"})})
+
+
 def test_the_estimate_counts_the_rounds_after_a_driver_runs_out(tmp_path, monkeypatch):
     """No vendor holds 100 people: the plan drives through the bigger one, and the estimate
     counts the round through the other once it runs out (its query fee included). Before, the

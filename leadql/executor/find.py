@@ -32,7 +32,7 @@ from leadql.executor.ledger import Ledger
 from leadql.planner.binding import BoundFind
 from leadql.planner.estimates import freshness_factor, judged
 from leadql.planner.plan import Plan
-from leadql.planner.planner import Planning, plan_find
+from leadql.planner.planner import Planning, plan_find, supply_exhausted
 from leadql.result import Result
 
 IDENTITY = ("email", "phone", "first_name", "last_name", "birth_date", "street", "city", "state", "zip")
@@ -368,18 +368,9 @@ class FindRun:
         self.state.exhausted_under[plan.driver] = frozenset(p.sql for p in plan.use(plan.driver).pushed)
 
     def _supply_exhausted(self) -> bool:
-        """True when some predicate can no longer be met by anyone new: every pool source that can
-        evaluate it ran dry as a driver with it pushed down (or failed). Another driver would only
-        buy people whose values for it must come from those sources, and none of theirs pass."""
         state = self.state
-        for predicate in self.bound.predicates:
-            suppliers = [name for name, profile in state.planning.profiles.items()
-                         if predicate.categories <= profile.categories
-                         and name not in state.planning.excluded]  # fmt: skip
-            if suppliers and all(name in state.failed or predicate.sql in state.exhausted_under.get(name, ())
-                                 for name in suppliers):  # fmt: skip
-                return True
-        return False
+        return supply_exhausted(self.bound.predicates, state.planning.profiles, state.planning.excluded,
+                                state.exhausted_under, state.failed)  # fmt: skip
 
     def _score_depth(self, defn: Any) -> float:
         """How many times more candidates than needed a pattern-ranked round buys, to keep the

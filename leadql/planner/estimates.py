@@ -150,6 +150,15 @@ class Overlaps:
         return self._cache[key]
 
     def _reach(self, driver: SourceProfile, other: SourceProfile) -> float:
+        best = self.key_reach(driver, other)
+        if best is None:
+            best = other.rows / self.population
+        return max(0.0, min(1.0, best))
+
+    @staticmethod
+    def key_reach(driver: SourceProfile, other: SourceProfile) -> float | None:
+        """The share of `driver`'s people `other` holds, measured on a shared strong key; None
+        where no key gives enough shared values to trust (`reach` then assumes independence)."""
         best = None
         for key in STRONG_KEYS:
             a, b = driver.sketches.get(key), other.sketches.get(key)
@@ -160,9 +169,7 @@ class Overlaps:
                 continue
             share = shared / a.distinct / max(other.fill.get(key, 1.0), 0.05)
             best = share if best is None else max(best, share)
-        if best is None:
-            best = other.rows / self.population
-        return max(0.0, min(1.0, best))
+        return None if best is None else max(0.0, min(1.0, best))
 
 
 # ------------------------------------------------------------------------ selectivity

@@ -166,7 +166,7 @@ def plan_find(ctx: Context, bound: BoundFind, *, exclude_sources: frozenset[str]
         alt.why_not = _why_not(chosen, alt, bound.optimize, count)
     if follow and count is not None:
         chosen.follow_ups = _follow_ups(ctx, bound, chosen, count, budget, exclude_sources, not_drivers,
-                                        (profiles, []))  # fmt: skip
+                                        (profiles, []), excluded)  # fmt: skip
     shortfall = _shortfall(chosen, count, budget, rescore)
     return Planning(chosen, rest, profiles, excluded, warnings, time.perf_counter() - started, solves,
                     shortfall)  # fmt: skip
@@ -424,14 +424,19 @@ def _about(expected: float) -> int:
 
 def _follow_ups(ctx: Context, bound: BoundFind, chosen: Plan, count: int, budget: Decimal | None,
                 exclude: frozenset[str], not_drivers: frozenset[str],
-                profiled: tuple[dict[str, SourceProfile], list[str]]) -> list[Plan]:  # fmt: skip
+                profiled: tuple[dict[str, SourceProfile], list[str]], excluded: dict[str, str]) -> list[Plan]:  # fmt: skip
     """The rounds a run is expected to need after `chosen`'s driver runs out of matching records:
     each the best plan for the leads still missing, with the money left, through a driver not
     used yet — the plan the executor switches to. Without them the estimate left out the extra
     rounds and their query fees: 60 leads for $5.60 (and a shortfall warning), where the run
-    delivered 100 for $11.00."""
+    delivered 100 for $11.00. No round follows once some condition has no supplier left (see
+    `supply_exhausted`): the estimate used to count 495 more leads for $50.59 through a driver
+    whose people could get `fico` only from the driver that had run dry. A round's leads are
+    discounted by the share of its driver's people the drivers before it hold."""
     out: list[Plan] = []
     plan, drivers_out = chosen, set(not_drivers)
+    exhausted_under: dict[str, frozenset[str]] = {}
+    profiles = profiled[0]
     while len(out) < MAX_FOLLOW_UPS:
         runs_dry = plan.supply > 0 and plan.candidates >= math.floor(plan.supply)
         if not runs_dry or _about(plan.expected_count) >= count:
@@ -442,16 +447,40 @@ def _follow_ups(ctx: Context, bound: BoundFind, chosen: Plan, count: int, budget
             if budget <= 0:
                 break
         drivers_out.add(plan.driver)
+        exhausted_under[plan.driver] = frozenset(p.sql for p in plan.use(plan.driver).pushed)
+        if supply_exhausted(bound.predicates, profiles, excluded, exhausted_under):
+            break
         try:
             plan = plan_find(ctx, bound, exclude_sources=exclude, budget=budget, count=count,
                              not_drivers=frozenset(drivers_out), follow=False,
                              seconds=PLANNING_SECONDS / (2 * MAX_FOLLOW_UPS), profiled=profiled).chosen  # fmt: skip
         except LeadQLError:  # no other driver holds anyone: the run stops short
             break
+        # People the earlier drivers hold were found then (each ran dry under its pushed
+        # conditions, which every lead meets): only the rest of this driver's leads are new.
+        # Only a measured overlap counts here: assuming independence would discount disjoint vendors.
+        plan.expected_count *= math.prod(1 - (Overlaps.key_reach(profiles[plan.driver], profiles[d]) or 0.0)
+                                         for d in drivers_out if d in profiles)  # fmt: skip
         if plan.expected_count < 1:
             break
         out.append(plan)
     return out
+
+
+def supply_exhausted(predicates: list[Predicate], profiles: dict[str, SourceProfile],
+                     excluded: dict[str, str] | set[str], exhausted_under: dict[str, frozenset[str]],
+                     failed: set[str] | frozenset[str] = frozenset()) -> bool:  # fmt: skip
+    """True when some predicate can no longer be met by anyone new: every source able to evaluate
+    it (and not excluded) failed or ran dry as a driver with it pushed down (`exhausted_under`:
+    driver → the SQL of its pushed predicates). Another driver would only find people whose values
+    for it must come from those sources, and every one of theirs that passes was found already."""
+    for predicate in predicates:
+        suppliers = [name for name, profile in profiles.items()
+                     if predicate.categories <= profile.categories and name not in excluded]  # fmt: skip
+        if suppliers and all(name in failed or predicate.sql in exhausted_under.get(name, ())
+                             for name in suppliers):  # fmt: skip
+            return True
+    return False
 
 
 def _shortfall(chosen: Plan, count: int | None, budget: Decimal | None, rescore: Any) -> list[str]:
