@@ -365,7 +365,7 @@ class FindRun:
 
     def _mark_exhausted(self, plan: Plan) -> None:
         self.state.exhausted.add(plan.driver)
-        self.state.exhausted_under[plan.driver] = frozenset(p.sql for p in plan.use(plan.driver).pushed)
+        self.state.exhausted_under[plan.driver] = plan.pushed_sql
 
     def _supply_exhausted(self) -> bool:
         state = self.state

@@ -68,6 +68,11 @@ class Plan:
         return next(u for u in self.uses if u.name == name)
 
     @property
+    def pushed_sql(self) -> frozenset[str]:
+        """The SQL of the predicates pushed down to the driver: what it ran dry under."""
+        return frozenset(p.sql for p in self.use(self.driver).pushed)
+
+    @property
     def total_count(self) -> float:
         """Expected leads over this plan's round and its follow-up rounds."""
         return self.expected_count + sum(f.expected_count for f in self.follow_ups)

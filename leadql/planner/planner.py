@@ -447,7 +447,7 @@ def _follow_ups(ctx: Context, bound: BoundFind, chosen: Plan, count: int, budget
             if budget <= 0:
                 break
         drivers_out.add(plan.driver)
-        exhausted_under[plan.driver] = frozenset(p.sql for p in plan.use(plan.driver).pushed)
+        exhausted_under[plan.driver] = plan.pushed_sql
         if supply_exhausted(bound.predicates, profiles, excluded, exhausted_under):
             break
         try:
