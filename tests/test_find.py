@@ -623,3 +623,100 @@ def test_the_estimate_counts_the_rounds_after_a_driver_runs_out(tmp_path, monkey
     assert "then, when big runs out (about 60 leads): driver small" in text, text
     assert "about 40 more leads for $5.40 (its query fees $5)" in text
     assert "Actual: 100 leads delivered in 2 round(s); spent $11.000000 of $50 (estimated $11.00)" in text
+
+
+def _sources_of_one_population(tmp_path, contacts_price: str, phones_price: str) -> None:
+    """100 people: `contacts` (emails only), `phones` (emails, phones) and `scores` (emails,
+    phones and fico of 60 of them; fico ≥ 750 for 10)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    scores, _ = _vendor(tmp_path, "scores", 60, lambda i: f"p{i}@example.com")
+    contacts, people = _vendor(tmp_path, "contacts", 100, lambda i: f"p{i}@example.com")
+    del people["fico"], people["phone"]  # a column named like a category would be mapped to it
+    pq.write_table(pa.table(people), contacts)
+    phones, people = _vendor(tmp_path, "phones", 100, lambda i: f"p{i}@example.com")
+    del people["fico"]
+    pq.write_table(pa.table(people), phones)
+    return [f"CREATE SOURCE scores FROM '{scores}' KEY rid MAP (email = email, fico = fico) "
+            "PRICE 0.01 PER RECORD QUALITY 0.9",
+            f"CREATE SOURCE contacts FROM '{contacts}' KEY rid MAP (email = email) PRICE {contacts_price} QUALITY 0.9",
+            f"CREATE SOURCE phones FROM '{phones}' KEY rid MAP (email = email, phone = phone) "
+            f"PRICE {phones_price} PER RECORD QUALITY 0.8"]  # fmt: skip
+
+
+def test_no_driver_is_paid_whose_people_the_run_found_already(tmp_path):
+    """`phones` drives and runs dry with 10 leads. `contacts` holds the same 100 people: a round
+    through it finds nobody new, and used to cost its $5 query fee for nothing ($7.10 in 3 rounds
+    where one round spends $2.10)."""
+    with leadql.connect(tmp_path / "w.leadql") as ws:
+        for statement in _sources_of_one_population(tmp_path, "0.01 PER RECORD, 5 PER QUERY", "0.02"):
+            ws.execute(statement)
+        ws.execute("ANALYZE")
+        text = "\n".join(r[0] for r in ws.execute("EXPLAIN ANALYZE FIND 100 leads WITH email, phone "
+                                                  "WHERE fico >= 750 BUDGET 50").rows)  # fmt: skip
+    # 100 phones records and 10 scores records
+    assert "Actual: 10 leads delivered in 1 round(s); spent $2.100000 of $50" in text, text
+    assert "contacts:" not in text.split("Actual:")[1]
+    assert "nobody matching the request who was not found through phones" in text
+    assert "delivered 10 of the 100" in text
+
+
+def test_enrichment_is_not_bought_for_people_whose_values_fail_a_condition(tmp_path):
+    """`contacts` drives; `scores` holds the fico of 60 of its people, only 10 of them ≥ 750.
+    The other 50 fail the condition whatever is bought, so `phones` sells nothing for them: it
+    used to sell 50 phones for $2.50. The estimate prices the purchases on the people that can
+    be delivered (it priced every `phones` match, and chose `phones` as the driver for $5.11)."""
+    with leadql.connect(tmp_path / "w.leadql") as ws:
+        for statement in _sources_of_one_population(tmp_path, "0.001 PER RECORD", "0.05"):
+            ws.execute(statement)
+        ws.execute("ANALYZE")
+        query = "FIND 100 leads WITH email, phone WHERE fico >= 750 BUDGET 50"
+        chosen = ws.execute(query + " ESTIMATE").to_arrow().to_pylist()[0]
+        result = ws.execute(query)
+    assert chosen["driver"] == "contacts"
+    assert len(result) == 10 and all(f >= 750 for f in result.to_arrow().column("fico").to_pylist())
+    assert result.cost == Decimal("0.20"), result.cost  # 100 contacts and 10 scores records
+    assert float(result.cost) == pytest.approx(chosen["estimated_cost"], abs=0.25)
+
+
+def test_an_enrichment_purchase_is_estimated_on_the_records_that_fill_a_gap(tmp_path):
+    """The driver holds emails and `a` every person's fico: fico is bought only for the people
+    who can be delivered, and the estimate prices that (it priced every match of every
+    candidate, twice what the run pays)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    driver, people = _vendor(tmp_path, "driver", 200, lambda i: f"p{i}@example.com")
+    del people["fico"]
+    pq.write_table(pa.table(people), driver)
+    a, _ = _vendor(tmp_path, "a", 200, lambda i: f"p{i}@example.com")
+    with leadql.connect(tmp_path / "w.leadql") as ws:
+        ws.execute(f"CREATE SOURCE driver FROM '{driver}' KEY rid MAP (email = email) PRICE 0.001 PER RECORD QUALITY 0.9")
+        ws.execute(f"CREATE SOURCE a FROM '{a}' KEY rid MAP (email = email, fico = fico) PRICE 0.1 PER RECORD QUALITY 0.95")
+        ws.execute("ANALYZE")
+        text = "\n".join(r[0] for r in ws.execute("EXPLAIN FIND 30 leads WITH email, fico WHERE fico >= 750 "
+                                                  "BUDGET 50").rows)  # fmt: skip
+    # a drives (30 records for $3.00); through the driver: 60 driver records ($0.06) and the 30
+    # fico records of the leads ($3.00), not the 60 candidates' ($6.00)
+    assert "driver driver; driver, a: 30 leads, $3.06" in text, text
+
+
+def test_each_enrichment_source_is_priced_on_the_gaps_left_before_it():
+    """Per enrichment source, the share of completable people it sells a record for: a gap the
+    driver and the better sources bought from before it leave."""
+    from types import SimpleNamespace
+
+    from leadql.planner.plan import _gap_shares
+
+    def source(name, quality):
+        return SimpleNamespace(name=name, defn=SimpleNamespace(quality=quality))
+
+    driver, best, second = source("d", 0.9), source("best", 0.95), source("second", 0.7)
+    completeness = {"email": 1.0, "fico": 1 - 0.5 * 0.2}  # best holds 50%, second 80%
+    fills = {"d": {"email": 1.0}, "best": {"fico": 0.5}, "second": {"fico": 0.8}}
+    shares = _gap_shares(driver, [driver, second, best], fills, completeness)
+    assert shares["best"] == pytest.approx(0.5 / 0.9)  # bought from first: quality 0.95
+    assert shares["second"] == pytest.approx(0.5 * 0.8 / 0.9)  # only where best has none
+    fills["d"]["fico"] = 1.0  # the driver holds every fico: nothing is bought for it
+    assert _gap_shares(driver, [driver, second, best], fills, completeness) == {"best": 0.0, "second": 0.0}

@@ -32,7 +32,7 @@ from leadql.executor.ledger import Ledger
 from leadql.planner.binding import BoundFind
 from leadql.planner.estimates import freshness_factor, judged
 from leadql.planner.plan import Plan
-from leadql.planner.planner import Planning, plan_find, supply_exhausted
+from leadql.planner.planner import Planning, plan_find, supply_exhausted, unseen_share
 from leadql.result import Result
 
 IDENTITY = ("email", "phone", "first_name", "last_name", "birth_date", "street", "city", "state", "zip")
@@ -247,10 +247,11 @@ class FindRun:
         ledger = state.ledger
         account = ledger.open(defn.name, defn.price_per_record, defn.price_per_query, _quality(defn))
         yield_rate = state.yield_seen or max(MIN_YIELD, plan.yield_rate)
-        # Keep enough money to enrich what is bought: expected per-candidate enrichment cost.
+        # Keep enough money to enrich what is bought: expected per-candidate enrichment cost (the
+        # records the plan expects to buy from each enrichment source per candidate).
         fees = sum((u.price_query for u in plan.uses if u.name != plan.driver), Decimal(0))
         per_candidate = account.price_record + sum(
-            (u.price_record * Decimal(str(round(u.reach, 6))) for u in plan.uses if u.name != plan.driver),
+            (u.price_record * Decimal(str(round(_per_candidate(plan, u), 6))) for u in plan.uses if u.name != plan.driver),
             Decimal(0),
         )
         if needed is None:
@@ -462,13 +463,23 @@ class FindRun:
         buying is not), so nobody is paid for who would be dropped for a missing attribute."""
         tables = [t for _, t in round_.bought] + lookups
         required = list(self.bound.required)
+        # A condition on one category fails after fusion when none of the person's values of it
+        # passes (the fused value is one of them): such people are not paid for either.
+        single = [p for p in self.bound.predicates if len(p.categories) == 1]
         parts = []
         for t in tables:
             cols = self._table_columns(t)
-            flags = ", ".join(f"({quote_ident(c)} IS NOT NULL) AS {quote_ident('_has_' + c)}" if c in cols
-                              else f"false AS {quote_ident('_has_' + c)}" for c in required)  # fmt: skip
-            parts.append(f"SELECT _source, _record_key, {flags} FROM {t}")
-        checks = " AND ".join(f"bool_or(r.{quote_ident('_has_' + c)})" for c in required) or "true"
+            flags = [f"({quote_ident(c)} IS NOT NULL) AS {quote_ident('_has_' + c)}" if c in cols
+                     else f"false AS {quote_ident('_has_' + c)}" for c in required]  # fmt: skip
+            for i, p in enumerate(single):
+                (c,) = p.categories
+                flags += [f"({quote_ident(c)} IS NOT NULL) AS _held_{i}",
+                          f"({quote_ident(c)} IS NOT NULL AND coalesce(({p.sql}), false)) AS _pass_{i}"] if c in cols \
+                    else [f"false AS _held_{i}", f"false AS _pass_{i}"]  # fmt: skip
+            parts.append(f"SELECT _source, _record_key, {', '.join(flags)} FROM {t}")
+        checks = [f"bool_or(r.{quote_ident('_has_' + c)})" for c in required]
+        checks += [f"(NOT bool_or(r._held_{i}) OR bool_or(r._pass_{i}))" for i in range(len(single))]
+        checks = " AND ".join(checks) or "true"
         out = self._fresh("completable", str(round_.number))
         self.con.execute(f"""
             CREATE TABLE {out} AS SELECT e.entity_id FROM ({' UNION ALL '.join(parts)}) AS r
@@ -774,6 +785,8 @@ class FindRun:
     def _next_plan(self, needed: int | None) -> bool:
         state, bound = self.state, self.bound
 
+        profiles = state.planning.profiles
+
         def runnable(p: Plan) -> bool:  # drivers that ran dry stay usable only as enrichment
             return p.driver not in state.exhausted and not set(p.sources) & set(state.failed)
 
@@ -782,10 +795,15 @@ class FindRun:
         if follow and not state.failed:
             state.plan = replace(follow[0], follow_ups=follow[1:])
             return True
-        candidates = [p for p in state.planning.alternatives if runnable(p)]
+        # The alternatives were estimated before any driver ran dry: count only the people the
+        # drivers that did do not hold (a driver whose people were all found charged its $5 query
+        # fee for nothing).
+        candidates = [(p, replace(p, expected_count=p.expected_count * unseen_share(profiles, p.driver, state.exhausted)))
+                      for p in state.planning.alternatives if runnable(p)]  # fmt: skip
+        candidates = [(p, new) for p, new in candidates if new.expected_count >= 1]
         if candidates and not state.failed:
-            state.plan = candidates[0]
-            state.planning.alternatives.remove(candidates[0])
+            state.plan = candidates[0][1]
+            state.planning.alternatives.remove(candidates[0][0])
             return True
         try:
             planning = plan_find(self.ctx, bound, exclude_sources=frozenset(state.failed),
@@ -887,6 +905,11 @@ class FindRun:
                 self.suppression.drop(self.con)
             except Exception:  # noqa: BLE001
                 pass
+
+
+def _per_candidate(plan: Plan, use: Any) -> float:
+    """Records the plan expects to buy from an enrichment source per driver candidate."""
+    return use.expected_records / plan.candidates if plan.candidates >= 1 else use.reach
 
 
 def _quality(defn: Any) -> float | None:

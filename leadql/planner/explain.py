@@ -108,7 +108,7 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
         provides = ", ".join(use.provides) or "corroboration"
         add(f"Lookup[{use.name}] records sharing an identity key with r0 (email, phone, zip+initial, "
             f"name+birth date) for {provides}"
-            f"  est matches {use.expected_records:,.0f} (reach {use.reach:.0%}), cost ${use.expected_cost}",
+            f"  est matches {plan.candidates * use.reach:,.0f} (reach {use.reach:.0%})",
             f"Lookup[{use.name}]")  # fmt: skip
     add("Resolve[all records] exact email/phone links, then Fellegi–Sunter (Splink) on names, birth date, "
         "address", "Resolve")
@@ -117,7 +117,8 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
         add(f"Score[pattern {scorer.label}] every candidate on the values held or looked up; enrich only the "
             f"best{keep}", "Score")  # fmt: skip
     for use in enrichers:
-        add(f"Buy[{use.name}] records of r0's people that fill a missing category", f"Buy[{use.name}]")
+        add(f"Buy[{use.name}] records of r0's people that fill a missing category"
+            f"  est records {use.expected_records:,.0f}, cost ${use.expected_cost}", f"Buy[{use.name}]")
     add("Fuse[by entity] vote per value, weighted by source quality × freshness (ACCU)", "Fuse")
     conditions = [f"complete({', '.join(bound.required)})"]
     if plan.post_predicates:

@@ -31,7 +31,7 @@ class SourceUse:
     pushed: list[Predicate]
     provides: list[str]  # categories it is the primary provider of
     reach: float  # share of the candidates it is expected to hold
-    expected_records: float
+    expected_records: float  # records bought (for enrichment: only those filling a gap)
     expected_cost: Decimal
     price_record: Decimal
     price_query: Decimal
@@ -128,6 +128,7 @@ def score(
     completeness: dict[str, float] = {}
     attribute_quality: dict[str, float] = {}
     provides: dict[str, list[str]] = {s.name: [] for s in chosen}
+    fills: dict[str, dict[str, float]] = {s.name: {} for s in chosen}  # P(it has a usable value)
     for k in required:
         missing = 1.0
         best_q, best_source = 0.0, None
@@ -142,6 +143,7 @@ def score(
                 fill = 1.0 if k in pushed_categories else s.fill.get(k, 0.0)
             else:
                 fill = reaches[s.name] * s.fill.get(k, 0.0)
+            fills[s.name][k] = min(fill, 1.0)
             missing *= 1 - min(fill, 1.0)
             if q > best_q:
                 best_q, best_source = q, s.name
@@ -151,9 +153,15 @@ def score(
             provides[best_source].append(k)
     post_sel = pooled_selectivity(post)
     per_candidate = math.prod(completeness.values()) * post_sel
+    # Enrichment is bought only for the candidates that can be completed and whose looked-up
+    # values can pass the conditions on one category (the executor prunes the rest before buying),
+    # and from each source only where it fills a gap the driver and the sources bought from
+    # before it leave (best quality first).
+    enriched = math.prod(completeness.values()) * pooled_selectivity([p for p in post if len(p.categories) == 1])
+    shares = _gap_shares(driver, chosen, fills, completeness)
     fees = sum((s.price_query for s in chosen), Decimal(0))
     per_record = driver.price_record + sum(
-        (s.price_record * Decimal(str(round(reaches[s.name], 6))) for s in chosen if s.name != driver.name),
+        (s.price_record * Decimal(str(round(enriched * shares[s.name], 6))) for s in chosen if s.name != driver.name),
         Decimal(0),
     )
     if count is not None:
@@ -171,7 +179,7 @@ def score(
     uses = []
     for s in chosen:
         role = "driver" if s.name == driver.name else "enrich"
-        records = candidates if role == "driver" else candidates * reaches[s.name]
+        records = candidates if role == "driver" else candidates * enriched * shares[s.name]
         cost = s.price_query + s.price_record * Decimal(str(round(records, 3)))
         uses.append(SourceUse(s.name, role, pushed if role == "driver" else [], provides[s.name],
                               reaches[s.name], records, money(cost), s.price_record, s.price_query,
@@ -202,3 +210,23 @@ def _only_from_driver(driver: SourceProfile, chosen: list[SourceProfile], requir
 
     return [k for k in required if fills(driver, k)
             and not any(fills(s, k) for s in chosen if s.name != driver.name)]
+
+
+def _gap_shares(driver: SourceProfile, chosen: list[SourceProfile], fills: dict[str, dict[str, float]],
+                completeness: dict[str, float]) -> dict[str, float]:  # fmt: skip
+    """Per enrichment source, the share of the completable candidates it sells a record for: those
+    missing some category it holds, after the driver and the sources bought from before it (the
+    executor's order: best declared quality first). Of the people whose `k` gets filled, those
+    filled first by `s` are P(nobody before s has k) × P(s has k) / P(anyone has k)."""
+    order = sorted((s for s in chosen if s.name != driver.name),
+                   key=lambda s: (-(float(s.defn.quality) if s.defn.quality is not None else 0.0), s.name))  # fmt: skip
+    missing = {k: 1 - fills[driver.name].get(k, 0.0) for k in completeness}
+    shares = {}
+    for s in order:
+        none = 1.0
+        for k, f in fills[s.name].items():
+            if completeness[k] > 0:
+                none *= 1 - min(1.0, missing[k] * f / completeness[k])
+            missing[k] *= 1 - f
+        shares[s.name] = 1 - none
+    return shares

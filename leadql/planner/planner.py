@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -158,6 +159,17 @@ def plan_find(ctx: Context, bound: BoundFind, *, exclude_sources: frozenset[str]
             "no set of sources covers every category asked for", span=bound.statement.span,
             text=bound.text, hint="EXPLAIN shows which sources hold what",
         )  # fmt: skip
+    if not_drivers:  # drivers that ran dry: the people they hold were found then
+        found = max(p.expected_count for p in plans.values())
+        for plan in plans.values():
+            plan.expected_count *= unseen_share(profiles, plan.driver, not_drivers)
+        if found >= 1 and max(p.expected_count for p in plans.values()) < 1:
+            raise LeadQLConstraintError(
+                "the other sources hold nobody matching the request who was not found through "
+                f"{', '.join(sorted(not_drivers))} already",
+                span=bound.statement.span, text=bound.text,
+                hint="add a source with other people, or loosen the WHERE conditions",
+            )  # fmt: skip
     ranked = _rank(list(plans.values()), bound.optimize, count, _pattern_knowledge(bound, usable))
     chosen, rest = ranked[0], ranked[1:SHOWN_ALTERNATIVES + 1]
     if max(p.expected_count for p in ranked) < 1:
@@ -295,9 +307,20 @@ def _problem(bound: BoundFind, driver: SourceProfile, usable: dict[str, SourcePr
         completeness[k] = min(MAX_COMPLETENESS, (1 - missing) * (1.0 if k in pushed_categories else level))
     share = math.prod(completeness.values()) * pooled(post)
     candidates = min(supply, count / share) if count is not None and share > 0 else supply
+    # Enrichment records, as plan.score buys them: for the completable candidates, where the
+    # source fills a gap the driver leaves (the gaps other enrichment sources fill are ignored
+    # to keep the cost linear: an upper bound).
+    enriched = math.prod(completeness.values()) * pooled([p for p in post if len(p.categories) == 1])
+    driver_fill = next(fill for _, _, fill, _, is_driver in cands if is_driver)
     models = []
-    for p, r, fill, quality, is_driver in cands:
-        cost = p.price_query + p.price_record * Decimal(str(round(candidates * r, 3)))
+    for p, _, fill, quality, is_driver in cands:
+        if is_driver:
+            records = candidates
+        else:
+            none = math.prod(1 - min(1.0, (1 - driver_fill.get(k, 0.0)) * f / completeness[k])
+                             for k, f in fill.items() if completeness[k] > 0)  # fmt: skip
+            records = candidates * enriched * (1 - none)
+        cost = p.price_query + p.price_record * Decimal(str(round(records, 3)))
         micro = min(int(cost * selection.MONEY_SCALE), 2**62)  # the solver's integers are 64-bit
         models.append(selection.Candidate(p.name, micro, fill, quality,
                                           forced=is_driver))  # fmt: skip
@@ -456,15 +479,19 @@ def _follow_ups(ctx: Context, bound: BoundFind, chosen: Plan, count: int, budget
                              seconds=PLANNING_SECONDS / (2 * MAX_FOLLOW_UPS), profiled=profiled).chosen  # fmt: skip
         except LeadQLError:  # no other driver holds anyone: the run stops short
             break
-        # People the earlier drivers hold were found then (each ran dry under its pushed
-        # conditions, which every lead meets): only the rest of this driver's leads are new.
-        # Only a measured overlap counts here: assuming independence would discount disjoint vendors.
-        plan.expected_count *= math.prod(1 - (Overlaps.key_reach(profiles[plan.driver], profiles[d]) or 0.0)
-                                         for d in drivers_out if d in profiles)  # fmt: skip
-        if plan.expected_count < 1:
+        if plan.expected_count < 1:  # (counted on the people the drivers before it do not hold)
             break
         out.append(plan)
     return out
+
+
+def unseen_share(profiles: dict[str, SourceProfile], driver: str, drivers_out: Iterable[str]) -> float:
+    """The share of `driver`'s people that none of `drivers_out` holds. Those drivers ran dry under
+    their pushed conditions, which every lead meets, so the people they hold were found then:
+    a round through `driver` finds only the rest. Only a measured overlap counts (ANALYZE's
+    strong-key sketches): assuming independence would discount disjoint vendors."""
+    return math.prod(1 - (Overlaps.key_reach(profiles[driver], profiles[d]) or 0.0)
+                     for d in drivers_out if d in profiles and d != driver)  # fmt: skip
 
 
 def supply_exhausted(predicates: list[Predicate], profiles: dict[str, SourceProfile],
