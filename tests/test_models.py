@@ -507,6 +507,27 @@ def test_compiled_tree_walk_is_bit_identical_to_sklearns(trained, binary_data, m
     assert treewalk.raw_scores(model.estimator, E) is None  # without numba: scikit-learn walks
 
 
+def test_the_compiled_walk_reads_a_frames_columns_where_they_are(trained, binary_data):
+    """predict() walks the frame's own columns (no matrix copy): C-ordered and strided columns,
+    and columns that are not float64 (converted first), give the matrix walk's scores."""
+    pytest.importorskip("numba")
+    from leadql.predict import treewalk
+
+    model = trained["gbm"]
+    _, (X_test, _, _) = binary_data
+    big = pd.concat([X_test] * 8, ignore_index=True)
+    E = np.ascontiguousarray(model.encoder.transform(big))  # C order: every column is strided
+    expected = treewalk.raw_scores(model.estimator, np.asfortranarray(E))
+    cols = [E[:, f] for f in range(E.shape[1])]
+    assert cols[0].strides[0] == 8 * E.shape[1]
+    np.testing.assert_array_equal(treewalk.raw_scores_of_columns(model.estimator, cols), expected)
+    code = model.encoder.slices_["plan"][0]
+    as_int = [c.astype(np.int64) if f == code and not np.isnan(c).any() else c for f, c in enumerate(cols)]
+    np.testing.assert_array_equal(treewalk.raw_scores_of_columns(model.estimator, as_int), expected)
+    table, kept = treewalk.column_table(cols)
+    assert (table[:, 1] == E.shape[1]).all() and all(k.base is not None for k in kept)  # views, no copies
+
+
 def test_compiled_tree_walk_compares_like_floats_at_every_edge():
     """The compiled walk compares integer keys of the numbers (treewalk's docstring); that must
     be exactly scikit-learn's float tests: a value equal to a threshold goes left, -0.0 and

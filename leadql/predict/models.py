@@ -862,12 +862,17 @@ def _scores_from_encoded(
         raw = treewalk.raw_scores(model.estimator, E, SCORE_THREADS)  # numba, when installed
         if raw is None:
             raw = _hgb_raw(model.estimator, E, n_threads)
-        raw = _sigmoid(raw) if model.task_type != "regression" else raw
-    else:
-        raw = _raw_scores(model.estimator, E, model.task_type)
+        return _finish(model, raw)
+    raw = _raw_scores(model.estimator, E, model.task_type)
     if model.calibrator is not None:
         return model.calibrator(raw)
     return raw
+
+
+def _finish(model: TrainedModel, raw: np.ndarray) -> np.ndarray:
+    """The fast path's scores from the raw predictions: probabilities (calibrated) or values."""
+    raw = _sigmoid(raw) if model.task_type != "regression" else raw
+    return model.calibrator(raw) if model.calibrator is not None else raw
 
 
 def _hgb_raw(est: Any, E: np.ndarray, n_threads: int | None = None) -> np.ndarray:
@@ -919,6 +924,13 @@ def predict(model: TrainedModel, X: pd.DataFrame) -> np.ndarray:
         z = scoring.linear_scores(model, X)
         raw = z if model.task_type == "regression" else _sigmoid(z)
         return model.calibrator(raw) if model.calibrator is not None else raw
+    if n and getattr(model, "fast_path", False) and getattr(model.encoder, "mode", None) == "ordinal":
+        from leadql.predict import treewalk
+
+        # the compiled walk reads the frame's own columns: no encoded chunks to fill
+        raw = treewalk.raw_scores_of_columns(model.estimator, model.encoder.columns(X), SCORE_THREADS)
+        if raw is not None:
+            return _finish(model, raw)
     if model.task_type == "multiclass_classification":
         out = np.empty((n, len(model.classes or [])))
     else:
