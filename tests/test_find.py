@@ -707,7 +707,7 @@ def test_each_enrichment_source_is_priced_on_the_gaps_left_before_it():
     driver and the better sources bought from before it leave."""
     from types import SimpleNamespace
 
-    from leadql.planner.plan import _gap_shares
+    from leadql.planner.plan import gap_shares
 
     def source(name, quality):
         return SimpleNamespace(name=name, defn=SimpleNamespace(quality=quality))
@@ -715,8 +715,8 @@ def test_each_enrichment_source_is_priced_on_the_gaps_left_before_it():
     driver, best, second = source("d", 0.9), source("best", 0.95), source("second", 0.7)
     completeness = {"email": 1.0, "fico": 1 - 0.5 * 0.2}  # best holds 50%, second 80%
     fills = {"d": {"email": 1.0}, "best": {"fico": 0.5}, "second": {"fico": 0.8}}
-    shares = _gap_shares(driver, [driver, second, best], fills, completeness)
+    shares = gap_shares(driver, [driver, second, best], fills, completeness)
     assert shares["best"] == pytest.approx(0.5 / 0.9)  # bought from first: quality 0.95
     assert shares["second"] == pytest.approx(0.5 * 0.8 / 0.9)  # only where best has none
     fills["d"]["fico"] = 1.0  # the driver holds every fico: nothing is bought for it
-    assert _gap_shares(driver, [driver, second, best], fills, completeness) == {"best": 0.0, "second": 0.0}
+    assert gap_shares(driver, [driver, second, best], fills, completeness) == {"best": 0.0, "second": 0.0}

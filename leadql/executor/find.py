@@ -784,7 +784,6 @@ class FindRun:
 
     def _next_plan(self, needed: int | None) -> bool:
         state, bound = self.state, self.bound
-
         profiles = state.planning.profiles
 
         def runnable(p: Plan) -> bool:  # drivers that ran dry stay usable only as enrichment

@@ -158,7 +158,7 @@ def score(
     # and from each source only where it fills a gap the driver and the sources bought from
     # before it leave (best quality first).
     enriched = math.prod(completeness.values()) * pooled_selectivity([p for p in post if len(p.categories) == 1])
-    shares = _gap_shares(driver, chosen, fills, completeness)
+    shares = gap_shares(driver, chosen, fills, completeness)
     fees = sum((s.price_query for s in chosen), Decimal(0))
     per_record = driver.price_record + sum(
         (s.price_record * Decimal(str(round(enriched * shares[s.name], 6))) for s in chosen if s.name != driver.name),
@@ -212,7 +212,7 @@ def _only_from_driver(driver: SourceProfile, chosen: list[SourceProfile], requir
             and not any(fills(s, k) for s in chosen if s.name != driver.name)]
 
 
-def _gap_shares(driver: SourceProfile, chosen: list[SourceProfile], fills: dict[str, dict[str, float]],
+def gap_shares(driver: SourceProfile, chosen: list[SourceProfile], fills: dict[str, dict[str, float]],
                 completeness: dict[str, float]) -> dict[str, float]:  # fmt: skip
     """Per enrichment source, the share of the completable candidates it sells a record for: those
     missing some category it holds, after the driver and the sources bought from before it (the

@@ -29,7 +29,7 @@ from leadql.planner.estimates import (
     selectivity,
 )
 from leadql.planner.expressions import Predicate
-from leadql.planner.plan import Plan, money, score
+from leadql.planner.plan import Plan, gap_shares, money, score
 
 # Completeness targets, as shares of the best each category can reach with every usable source:
 # low levels buy more candidates and enrich less, high levels the reverse.
@@ -317,9 +317,8 @@ def _problem(bound: BoundFind, driver: SourceProfile, usable: dict[str, SourcePr
         if is_driver:
             records = candidates
         else:
-            none = math.prod(1 - min(1.0, (1 - driver_fill.get(k, 0.0)) * f / completeness[k])
-                             for k, f in fill.items() if completeness[k] > 0)  # fmt: skip
-            records = candidates * enriched * (1 - none)
+            gap = gap_shares(driver, [driver, p], {driver.name: driver_fill, p.name: fill}, completeness)
+            records = candidates * enriched * gap[p.name]
         cost = p.price_query + p.price_record * Decimal(str(round(records, 3)))
         micro = min(int(cost * selection.MONEY_SCALE), 2**62)  # the solver's integers are 64-bit
         models.append(selection.Candidate(p.name, micro, fill, quality,
