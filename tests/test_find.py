@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -692,7 +693,8 @@ def test_an_enrichment_purchase_is_estimated_on_the_records_that_fill_a_gap(tmp_
     pq.write_table(pa.table(people), driver)
     a, _ = _vendor(tmp_path, "a", 200, lambda i: f"p{i}@example.com")
     with leadql.connect(tmp_path / "w.leadql") as ws:
-        ws.execute(f"CREATE SOURCE driver FROM '{driver}' KEY rid MAP (email = email) PRICE 0.001 PER RECORD QUALITY 0.9")
+        ws.execute(f"CREATE SOURCE driver FROM '{driver}' KEY rid MAP (email = email, phone = phone) "
+                   "PRICE 0.001 PER RECORD QUALITY 0.9")  # fmt: skip
         ws.execute(f"CREATE SOURCE a FROM '{a}' KEY rid MAP (email = email, fico = fico) PRICE 0.1 PER RECORD QUALITY 0.95")
         ws.execute("ANALYZE")
         text = "\n".join(r[0] for r in ws.execute("EXPLAIN FIND 30 leads WITH email, fico WHERE fico >= 750 "
@@ -720,3 +722,81 @@ def test_each_enrichment_source_is_priced_on_the_gaps_left_before_it():
     assert shares["second"] == pytest.approx(0.5 * 0.8 / 0.9)  # only where best has none
     fills["d"]["fico"] = 1.0  # the driver holds every fico: nothing is bought for it
     assert gap_shares(driver, [driver, second, best], fills, completeness) == {"best": 0.0, "second": 0.0}
+
+
+def _small_big_scores(tmp_path, ws) -> list[int]:
+    """`small` (100 people) and `big` (300 more) sell emails and phones; `scores`, charging $10
+    per query, sells fico by phone: 70 of small's people have fico >= 750, all of big's. The
+    fico values by person are returned."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def write(name: str, columns: dict) -> Path:
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.table(columns), path)
+        return path
+
+    def emails(ids: range) -> list[str]:
+        return [f"p{i}@example.com" for i in ids]
+
+    def phones(ids: range) -> list[str]:
+        return [f"+1 415 555 {i:04d}" for i in ids]
+
+    small = write("small", {"rid": list(range(100)), "email": emails(range(100)), "phone": phones(range(100))})
+    big = write("big", {"rid": list(range(100, 400)), "email": emails(range(100, 400)),
+                        "phone": phones(range(100, 400))})  # fmt: skip
+    fico = [700 if i < 100 and i % 10 >= 7 else 760 for i in range(400)]  # scores knows phones, not emails
+    scores = write("scores", {"rid": list(range(400)), "phone": phones(range(400)), "fico": fico})
+    ws.execute(f"CREATE SOURCE small FROM '{small}' KEY rid MAP (email = email, phone = phone) "
+               "PRICE 0.001 PER RECORD QUALITY 0.9")  # fmt: skip
+    ws.execute(f"CREATE SOURCE big FROM '{big}' KEY rid MAP (email = email, phone = phone) "
+               "PRICE 0.01 PER RECORD QUALITY 0.9")  # fmt: skip
+    ws.execute(f"CREATE SOURCE scores FROM '{scores}' KEY rid MAP (phone = phone, fico = fico) "
+               "PRICE 0.05 PER RECORD, 10 PER QUERY QUALITY 0.9")  # fmt: skip
+    ws.execute("ANALYZE")
+    return fico
+
+
+def test_a_driver_that_runs_dry_is_topped_up_in_the_same_round(tmp_path):
+    """`small` (100 people) is the cheapest driver; only `scores`, charging $10 per query, sells
+    fico, and 70 of small's people pass `fico >= 750` where 92.5% of all its people do, so the
+    estimate expects small to be enough. The round wants 133 candidates (a margin against a
+    second fee), small runs dry at 100, and `big` is scanned in the same round, before the
+    look-ups: the fee is paid once. A second round for the 10 leads missing paid it again."""
+    query = "FIND 80 leads WITH email, fico WHERE fico >= 750 BUDGET 100"
+    with leadql.connect(tmp_path / "w.leadql") as ws:
+        fico = _small_big_scores(tmp_path, ws)
+        estimate = ws.execute(query + " ESTIMATE").to_arrow().to_pylist()[0]
+        text = "\n".join(r[0] for r in ws.execute("EXPLAIN ANALYZE " + query).rows)
+        result = ws.execute(query)
+    assert estimate["driver"] == "small", estimate
+    assert "Topped up in round 1: small ran out of matching records (100 of 133 wanted); driver big" in text, text
+    assert "delivered in 1 round(s)" in text, text
+    assert "scores: 104 records, 1 queries" in text.split("Actual:")[1], text
+    assert len(result) == 80 and result.cost < 20, result.cost  # one $10 fee
+    ids = [int(e[1:].split("@")[0]) for e in result.to_arrow().column("email").to_pylist()]
+    assert all(fico[i] >= 750 for i in ids)  # true in truth
+
+
+def test_a_follow_up_the_round_tops_up_is_estimated_without_a_second_fee():
+    """A follow-up round whose enrichment sources the first round uses too is scanned in the
+    first round (`FindRun._top_up`): its estimate leaves out their query fees, which the first
+    round pays. One with an enrichment source of its own is a round of its own."""
+    from leadql.planner.plan import Plan, SourceUse
+    from leadql.planner.planner import topped_up
+
+    def use(name: str, role: str, cost: str, fee: str = "0") -> SourceUse:
+        return SourceUse(name, role, [], [], 1.0, 10.0, Decimal(cost), Decimal("0.01"), Decimal(fee))
+
+    def plan(*uses: SourceUse) -> Plan:
+        cost = sum((u.expected_cost for u in uses), Decimal(0))
+        return Plan(uses[0].name, list(uses), 10.0, 10.0, 10.0, cost, 0.9, {}, 1.0, [])
+
+    first = plan(use("small", "driver", "0.10"), use("scores", "enrich", "10.50", "10"))
+    follow = plan(use("big", "driver", "0.20"), use("scores", "enrich", "10.50", "10"))
+    merged = topped_up(first, follow)
+    assert merged.cost == Decimal("0.70") and merged.use("scores").expected_cost == Decimal("0.50")
+    own = plan(use("big", "driver", "0.20"), use("scores", "enrich", "10.50", "10"), use("other", "enrich", "5", "5"))
+    assert topped_up(first, own) is own
+    free = plan(use("small", "driver", "0.10"), use("scores", "enrich", "0.50"))
+    assert topped_up(free, follow) is follow  # no fee to share: a round of its own costs nothing more

@@ -96,6 +96,8 @@ class Round:
     scores: str = ""  # MATCHING / LIKE: entity_id, score (from every value held or looked up)
     fused: str = ""
     delivered: int = 0
+    wanted: int = 0  # driver records the last scan asked for ...
+    read: int = 0  # ... and those it returned
 
 
 @dataclass
@@ -119,6 +121,8 @@ class RunState:
     first_alternatives: list[Plan] = field(default_factory=list)
     # (after round, why, the plan that took over, leads still needed, len(steps) at that moment)
     replans: list[tuple[int, str, Plan, int | None, int]] = field(default_factory=list)
+    # drivers scanned within a round after its driver ran dry: (round, why, the plan, leads)
+    top_ups: list[tuple[int, str, Plan, int]] = field(default_factory=list)
 
 
 def run_find(ctx: Context, bound: BoundFind, planning: Planning, *, progress: Any = None) -> tuple[Result, RunState]:
@@ -226,6 +230,7 @@ class FindRun:
                 continue
             self.rounds_done.append(round_)
             self._check_cancel()
+            self._top_up(plan, needed, round_)
             self._enrich(plan, round_)
             round_.delivered = self._fuse_round(round_)
             state.delivered += round_.delivered
@@ -239,8 +244,10 @@ class FindRun:
             state.warnings.append(f"stopped after {MAX_ROUNDS} rounds with {state.delivered:,} leads")
 
     # ------------------------------------------------------------------ buying candidates
-    def _buy_candidates(self, plan: Plan, needed: int | None, round_: Round) -> int | None:
-        """Scan the driver; returns the number of records bought, None if the source failed."""
+    def _buy_candidates(self, plan: Plan, needed: int | None, round_: Round, *, top_up: bool = False) -> int | None:
+        """Scan the driver; returns the number of records bought, None if the source failed.
+        A `top_up` (see `_top_up`) buys only the candidates `needed` leads are expected from, and
+        leaves what a failing source delivered to the round it tops up."""
         state = self.state
         driver = plan.use(plan.driver)
         defn = self._defn(plan.driver)
@@ -261,7 +268,8 @@ class FindRun:
             # a margin against another round's fees while the yield is the plan's estimate;
             # once a round has measured it, the usual 10%
             fees_again = account.price_query + fees if state.yield_seen is None else Decimal(0)
-            wanted = max(1, math.ceil(expected * _overbuy(expected, per_candidate, fees_again)))
+            factor = _overbuy(expected, per_candidate, fees_again) if not top_up else 1.0
+            wanted = max(1, math.ceil(expected * factor))
         left = ledger.remaining - account.price_query - fees
         if per_candidate > 0:
             wanted = min(wanted, int(max(Decimal(0), left) / per_candidate))
@@ -322,10 +330,11 @@ class FindRun:
         started = time.perf_counter()
         outcome = scans.run_scan(self.ws, request, self.categories, self.progress)
         self._tables.append(table)
+        round_.wanted, round_.read = wanted, read[0]
         if outcome.rows:
             self.bought.append((defn.name, table))
             round_.bought.append((defn.name, table))
-            round_.candidates = table
+            round_.candidates = self._with_candidates(round_.candidates, table)
         state.steps.append(StepStats(f"Scan[{defn.name}]", outcome.rows, self._amount(defn.name),
                                      time.perf_counter() - started,
                                      f"round {state.rounds}, limit {wanted:,}"))  # fmt: skip
@@ -333,7 +342,7 @@ class FindRun:
             state.failed[defn.name] = outcome.error.message
             state.warnings.append(f"source {defn.name} failed after {outcome.attempts} attempt{'s' if outcome.attempts != 1 else ''} "
                                   f"({outcome.error.message}); re-planned without it")  # fmt: skip
-            if outcome.rows:  # what it delivered before failing is paid for: use it
+            if outcome.rows and not top_up:  # what it delivered before failing is paid for: use it
                 self._enrich(plan, round_)
                 round_.delivered = self._fuse_round(round_)
                 state.delivered += round_.delivered
@@ -344,6 +353,46 @@ class FindRun:
             if first_scan:
                 self._warn_short_supply(plan, read[0], wanted)
         return outcome.rows
+
+    def _with_candidates(self, held: str, table: str) -> str:
+        """The round's candidates: `table`, or with a top-up, both drivers' records in one table."""
+        if not held:
+            return table
+        both = self._fresh("cands", "both")
+        self.con.execute(f"CREATE TABLE {both} AS SELECT * FROM {held} UNION ALL BY NAME SELECT * FROM {table}")
+        self._tables.append(both)
+        return both
+
+    def _top_up(self, plan: Plan, needed: int | None, round_: Round) -> None:
+        """When the driver ran dry short of the candidates the round wanted, scan the next driver
+        in the same round, before the look-ups: a round of its own would pay the enrichment's
+        query fees again. The 150-lead sample case paid acme_credit's $25 fee twice ($51.99)
+        because clickid held 518 of the 680 candidates the round wanted. Only a next plan whose
+        enrichment sources this plan uses too is taken (one look-up then serves both drivers'
+        people); the plan state is left as it was, so the next round re-plans as before."""
+        state = self.state
+        if needed is None or plan.driver not in state.exhausted or state.failed or self.scorer is not None:
+            return
+        enrichers = {u.name for u in plan.uses if u.role == "enrich"}
+        if not any(u.price_query > 0 for u in plan.uses if u.role == "enrich"):
+            return  # another round costs no fee again
+        yield_rate = state.yield_seen or max(MIN_YIELD, plan.yield_rate)
+        short = math.ceil((round_.wanted - round_.read) * yield_rate)
+        if short < 1:
+            return
+        saved = (state.plan, list(state.planning.alternatives), list(state.replans), list(state.warnings))
+        try:
+            found = self._next_plan(short)
+            new = state.plan
+        finally:
+            state.plan, state.planning.alternatives, state.replans, state.warnings = saved
+        if not found or not {u.name for u in new.uses if u.role == "enrich"} <= enrichers:
+            return
+        if new.driver in state.exhausted or new.driver in state.failed:
+            return
+        why = f"{plan.driver} ran out of matching records ({round_.read:,} of {round_.wanted:,} wanted)"
+        state.top_ups.append((round_.number, why, new, short))
+        self._buy_candidates(new, short, round_, top_up=True)
 
     def _warn_short_supply(self, plan: Plan, read: int, wanted: int) -> None:
         """The run's first scan returning a small fraction of what the driver's statistics

@@ -134,6 +134,11 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
     if bound.into_list:
         add(f"Sink[LIST {bound.into_list}] atomic append with provenance and spend")
     lines.append("Completeness expected: " + ", ".join(f"{k} {v:.0%}" for k, v in plan.completeness.items()))
+    for number, why, new, leads in state.top_ups if state is not None else ():
+        scan = f"Scan[{new.driver}]"
+        lines.append(f"Topped up in round {number}: {why}; driver {new.driver} scanned in the same round for "
+                     f"about {leads:,} more leads, before the look-ups (one query fee each)"
+                     f"  | {scan} actual: {actual.get(scan, 'not run')}")  # fmt: skip
     for (after, why, new, needed, _), (lo, hi) in zip(state.replans if state is not None else (), bounds[1:],
                                                       strict=False):  # fmt: skip
         still = f" for the {needed:,} leads still needed" if needed is not None else ""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -480,8 +480,25 @@ def _follow_ups(ctx: Context, bound: BoundFind, chosen: Plan, count: int, budget
             break
         if plan.expected_count < 1:  # (counted on the people the drivers before it do not hold)
             break
+        if not out and bound.scorer is None:
+            plan = topped_up(chosen, plan)
         out.append(plan)
     return out
+
+
+def topped_up(first: Plan, follow: Plan) -> Plan:
+    """`follow` as the executor runs it right after `first`'s driver ran dry: when `first` uses
+    every enrichment source of `follow` and one of them charges per query, the follow-up driver is
+    scanned in `first`'s round, before its look-ups (`FindRun._top_up`), so those fees are paid
+    once: the follow-up's estimate leaves them out."""
+    enrichers = {u.name for u in first.uses if u.role == "enrich"}
+    theirs = [u for u in follow.uses if u.role == "enrich"]
+    if not {u.name for u in theirs} <= enrichers or not any(u.price_query > 0 for u in first.uses if u.role == "enrich"):
+        return follow
+    uses = [replace(u, expected_cost=max(Decimal(0), u.expected_cost - u.price_query)) if u.role == "enrich" else u
+            for u in follow.uses]  # fmt: skip
+    shared = sum((u.price_query for u in theirs), Decimal(0))
+    return replace(follow, uses=uses, cost=max(Decimal(0), follow.cost - shared))
 
 
 def unseen_share(profiles: dict[str, SourceProfile], driver: str, drivers_out: Iterable[str]) -> float:
