@@ -507,3 +507,22 @@ def test_febrl4_subset() -> None:
     f1 = 2 * precision * recall / (precision + recall)
     measured = {"precision": precision, "recall": recall, "f1": f1}
     assert all(measured[k] >= FEBRL_FLOORS[k] for k in FEBRL_FLOORS), measured
+
+
+def test_one_table_deduplicated_merges_groups_a_deterministic_key_formed(con) -> None:
+    """One table holding a person four times: two pairs tied by name + birth date, the pairs a
+    typo apart (first name, birth date). Settling a deterministic group assumed a source holds a
+    person once — true across vendors, not when one table is deduplicated: the two groups were
+    never compared (FEBRL 3's recall 0.973 → 0.984 at the same precision)."""
+    con.execute("""CREATE TABLE s.t AS SELECT * FROM (VALUES
+        ('t', 'a1', 'john', 'smith', DATE '1980-01-02', '5 main street', 'springfield', '12345'),
+        ('t', 'a2', 'john', 'smith', DATE '1980-01-02', '5 main street', 'springfield', '12345'),
+        ('t', 'b1', 'jonh', 'smith', DATE '1980-02-01', '5 main street', 'springfield', '12345'),
+        ('t', 'b2', 'jonh', 'smith', DATE '1980-02-01', '5 main stret', 'springfield', '12345'),
+        ('t', 'c1', 'mary', 'jones', DATE '1975-06-07', '9 oak avenue', 'shelbyville', '54321'))
+        AS v(_source, _record_key, first_name, last_name, birth_date, street, city, zip)""")
+    result = resolve(con, ["s.t"], out="s.out")
+    entities = _entities(con, "s.out")
+    assert result.details["settled_records"] == 0
+    assert len({entities[("t", k)] for k in ("a1", "a2", "b1", "b2")}) == 1, entities
+    assert entities[("t", "c1")] != entities[("t", "a1")]

@@ -13,7 +13,8 @@ Every step is set-based (DuckDB SQL or vectorised numpy); no Python loop runs pe
 3. Connected components of those links (vectorised union-find). A linked component holding a
    record of every input table is *settled*: it has nothing left to absorb, so pairs of two
    settled records are never compared; when every record is settled (every table shares
-   emails), Splink is not started at all.
+   emails), Splink is not started at all. One table on its own (deduplicated) settles nothing:
+   its records are exactly what may hold a person twice.
 4. The other records, and the settled ones sharing a blocking key with them, are prepared for
    comparison (cleaned names, nickname sets, e-mail user part, ...; see linkage.py).
 5. Splink 5 blocks them with `linkage.BLOCKING_KEYS` (a UNION ALL of equi-joins, skipping pairs
@@ -864,8 +865,8 @@ def _settled(root: np.ndarray, table_of: np.ndarray, n_tables: int, anchor: int 
         return _settled(root, table_of, n_tables) | anchored[root]
     size = np.bincount(root, minlength=root.size)
     linked = size[root] > 1
-    if n_tables <= 1:
-        return linked
+    if n_tables <= 1:  # one table deduplicated: its records are what may hold a person twice
+        return np.zeros(root.size, dtype=bool)
     if n_tables <= 62:
         masks = np.zeros(root.size, dtype=np.int64)
         np.bitwise_or.at(masks, root, np.left_shift(np.int64(1), table_of))
