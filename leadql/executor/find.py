@@ -367,7 +367,7 @@ class FindRun:
         """When the driver ran dry short of the candidates the round wanted, scan the next driver
         in the same round, before the look-ups: a round of its own would pay the enrichment's
         query fees again. The 150-lead sample case paid acme_credit's $25 fee twice ($51.99)
-        because clickid held 518 of the 680 candidates the round wanted. Only a next plan whose
+        because clickid held 518 of the 681 candidates the round wanted. Only a next plan whose
         enrichment sources this plan uses too is taken (one look-up then serves both drivers'
         people); the plan state is left as it was, so the next round re-plans as before."""
         state = self.state
