@@ -32,7 +32,7 @@ from leadql.executor.ledger import Ledger
 from leadql.planner.binding import BoundFind
 from leadql.planner.estimates import freshness_factor, judged
 from leadql.planner.plan import Plan
-from leadql.planner.planner import Planning, plan_find, supply_exhausted, unseen_share
+from leadql.planner.planner import Planning, plan_find, supply_exhausted, tops_up, unseen_share
 from leadql.result import Result
 
 IDENTITY = ("email", "phone", "first_name", "last_name", "birth_date", "street", "city", "state", "zip")
@@ -373,9 +373,8 @@ class FindRun:
         state = self.state
         if needed is None or plan.driver not in state.exhausted or state.failed or self.scorer is not None:
             return
-        enrichers = {u.name for u in plan.uses if u.role == "enrich"}
         if not any(u.price_query > 0 for u in plan.uses if u.role == "enrich"):
-            return  # another round costs no fee again
+            return  # another round costs no fee again: no need to look for the next plan
         yield_rate = state.yield_seen or max(MIN_YIELD, plan.yield_rate)
         short = math.ceil((round_.wanted - round_.read) * yield_rate)
         if short < 1:
@@ -386,7 +385,7 @@ class FindRun:
             new = state.plan
         finally:
             state.plan, state.planning.alternatives, state.replans, state.warnings = saved
-        if not found or not {u.name for u in new.uses if u.role == "enrich"} <= enrichers:
+        if not found or not tops_up(plan, new):
             return
         if new.driver in state.exhausted or new.driver in state.failed:
             return

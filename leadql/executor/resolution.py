@@ -863,10 +863,10 @@ def _settled(root: np.ndarray, table_of: np.ndarray, n_tables: int, anchor: int 
         # (unused id slots have table 0 too; each is its own root, so marking them is harmless)
         anchored[root[table_of == anchor]] = True
         return _settled(root, table_of, n_tables) | anchored[root]
-    size = np.bincount(root, minlength=root.size)
-    linked = size[root] > 1
     if n_tables <= 1:  # one table deduplicated: its records are what may hold a person twice
         return np.zeros(root.size, dtype=bool)
+    size = np.bincount(root, minlength=root.size)
+    linked = size[root] > 1
     if n_tables <= 62:
         masks = np.zeros(root.size, dtype=np.int64)
         np.bitwise_or.at(masks, root, np.left_shift(np.int64(1), table_of))

@@ -486,15 +486,23 @@ def _follow_ups(ctx: Context, bound: BoundFind, chosen: Plan, count: int, budget
     return out
 
 
+def tops_up(first: Plan, follow: Plan) -> bool:
+    """Can `follow`'s driver be scanned in `first`'s round, before its look-ups? Yes when `first`
+    uses every enrichment source of `follow` (one look-up serves both drivers' people) and one of
+    them charges per query (a round of its own would pay that again)."""
+    enrichers = [u for u in first.uses if u.role == "enrich"]
+    theirs = {u.name for u in follow.uses if u.role == "enrich"}
+    return theirs <= {u.name for u in enrichers} and any(u.price_query > 0 for u in enrichers)
+
+
 def topped_up(first: Plan, follow: Plan) -> Plan:
     """`follow` as the executor runs it right after `first`'s driver ran dry: when `first` uses
     every enrichment source of `follow` and one of them charges per query, the follow-up driver is
     scanned in `first`'s round, before its look-ups (`FindRun._top_up`), so those fees are paid
     once: the follow-up's estimate leaves them out."""
-    enrichers = {u.name for u in first.uses if u.role == "enrich"}
-    theirs = [u for u in follow.uses if u.role == "enrich"]
-    if not {u.name for u in theirs} <= enrichers or not any(u.price_query > 0 for u in first.uses if u.role == "enrich"):
+    if not tops_up(first, follow):
         return follow
+    theirs = [u for u in follow.uses if u.role == "enrich"]
     uses = [replace(u, expected_cost=max(Decimal(0), u.expected_cost - u.price_query)) if u.role == "enrich" else u
             for u in follow.uses]  # fmt: skip
     shared = sum((u.price_query for u in theirs), Decimal(0))
