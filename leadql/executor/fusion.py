@@ -15,6 +15,7 @@ Everything is one DuckDB statement over the staged records.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -44,74 +45,110 @@ def fuse_sql(records: Sequence[StagedRecords], entities: str, categories: dict[s
     plus `records` (every merged 'source/key') and `cost` (what its records cost).
 
     `only`: a table whose `entity_id`s are the entities to fuse (FIND: those that can be
-    delivered); the others are left out."""
+    delivered); the others are left out.
+
+    Most entities' sources agree, or one source alone holds the value. So each staged table is
+    grouped by entity once (its records' lowest and highest value, how many hold one), and the
+    groups are joined: where the lowest and highest value are the same there is one observed value
+    and P = e^C / (e^C + N) with C = Σ count · weight. Only the entities where some category has
+    two different values are unpivoted and voted value by value (measured on 40k entities × 4
+    sources: 0.47 s when every value was voted)."""
     if only is not None:
         entities = f"(SELECT * FROM {entities} WHERE entity_id IN (SELECT entity_id FROM {only}))"
-    joined, observations, quality_rows, price_rows = [], [], [], []
-    for i, r in enumerate(records):
-        # Each table meets the entity map once; observations and membership both read that.
-        joined.append(
-            f"j{i} AS MATERIALIZED (SELECT m.entity_id, t.* FROM {r.table} AS t JOIN {entities} AS m "
-            f"ON m._source = t._source AND m._record_key = t._record_key)"
-        )  # fmt: skip
-        price_rows.append(f"({quote_str(r.source)}, CAST({quote_str(str(r.price_record))} AS DECIMAL(18,6)))")
-        present = [c for c in wanted if c in r.categories]
-        for c in present:
-            q = min(MAX_Q, max(MIN_Q, r.quality.get(c, 0.5)))
-            quality_rows.append(f"({quote_str(r.source)}, {quote_str(c)}, {q!r})")
-        if not present:
-            continue
-        # UNPIVOT drops NULL values: one (category, value) row per value a record holds.
-        columns = ", ".join(f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in present)
-        observations.append(
-            f"SELECT entity_id, category, value, _source, _record_key FROM (UNPIVOT ("
-            f"SELECT entity_id, _source, _record_key, {columns} FROM j{i}"
-            f") ON {', '.join(quote_ident(c) for c in present)} INTO NAME category VALUE value)"
-        )  # fmt: skip
-    members = " UNION ALL ".join(
-        f"SELECT _source, _record_key, entity_id FROM j{i}" for i in range(len(records))
-    )
-    if not observations:
-        observations.append("SELECT NULL::VARCHAR AS entity_id, NULL::VARCHAR AS category, NULL::VARCHAR AS value, "
-                            "NULL::VARCHAR AS _source, NULL::VARCHAR AS _record_key WHERE false")  # fmt: skip
-        quality_rows.append("(NULL, NULL, NULL)")
     n = WRONG_VALUES
-    pivots = []
-    for c in wanted:
-        ctype = categories[c.lower()].type
-        lit = quote_str(c)
-        pivots += [
-            f"TRY_CAST(max(value) FILTER (WHERE category = {lit}) AS {ctype}) AS {quote_ident(c)}",
-            f"max(p) FILTER (WHERE category = {lit}) AS {quote_ident('_q_' + c)}",
-            f"max(prov) FILTER (WHERE category = {lit}) AS {quote_ident('_prov_' + c)}",
-        ]
-    return f"""
-CREATE OR REPLACE TABLE {out} AS
-WITH {''.join(j + ', ' for j in joined)}quality(_source, category, q) AS (VALUES {', '.join(quality_rows)}),
-prices(_source, price) AS (VALUES {', '.join(price_rows)}),
-obs AS ({' UNION ALL '.join(observations)}),
+    slots = {c: i for i, c in enumerate(wanted)}  # positional names: category names stay free
+    ctes, quality_rows, observations = [], [], []
+    holders: dict[str, list[tuple[int, float]]] = {c: [] for c in wanted}  # category → (table, quality)
+    for t, r in enumerate(records):
+        present = [c for c in wanted if c in r.categories]
+        values = "".join(f", CAST(t.{quote_ident(c)} AS VARCHAR) AS _v{slots[c]}" for c in present)
+        # Each table meets the entity map once; its groups and the vote of conflicts both read that.
+        ctes.append(f"j{t} AS MATERIALIZED (SELECT m.entity_id, t._source || '/' || t._record_key AS _key{values} "
+                    f"FROM {r.table} AS t JOIN {entities} AS m "
+                    f"ON m._source = t._source AND m._record_key = t._record_key)")  # fmt: skip
+        aggregates = ["list(_key) AS _keys", f"count(*) * CAST({quote_str(str(r.price_record))} AS DECIMAL(18,6)) AS _cost"]
+        for c in present:
+            i = slots[c]
+            q = min(MAX_Q, max(MIN_Q, r.quality.get(c, 0.5)))
+            holders[c].append((t, q))
+            quality_rows.append(f"({t}, '_v{i}', {q!r})")
+            aggregates += [f"min(_v{i}) AS _lo{i}", f"max(_v{i}) AS _hi{i}", f"count(_v{i}) AS _n{i}",
+                           f"min(_key) FILTER (WHERE _v{i} IS NOT NULL) AS _pv{i}"]  # fmt: skip
+        ctes.append(f"g{t} AS (SELECT entity_id, {', '.join(aggregates)} FROM j{t} GROUP BY entity_id)")
+        if present:
+            unpivot = ", ".join(f"_v{slots[c]}" for c in present)
+            observations.append(
+                f"SELECT entity_id, category, value, _key, {t} AS _t FROM (UNPIVOT ("
+                f"SELECT entity_id, _key, {unpivot} FROM j{t} WHERE entity_id IN (SELECT entity_id FROM conflicted)"
+                f") ON {unpivot} INTO NAME category VALUE value)"
+            )  # fmt: skip
+    tables = list(range(len(records)))
+    if not records:  # nothing staged: no entity has a record
+        ctes.append(f"g0 AS (SELECT entity_id, []::VARCHAR[] AS _keys, 0::DECIMAL(18,6) AS _cost FROM {entities} WHERE false)")
+        tables = [0]
+    everyone = " UNION ".join(f"SELECT entity_id FROM g{t}" for t in tables)
+    joins = "".join(f" LEFT JOIN g{t} ON g{t}.entity_id = e.entity_id" for t in tables)
+    columns, conflicts, pivots = [], [], []
+    for c, i in slots.items():
+        col, ctype = quote_ident(c), categories[c.lower()].type
+        held = holders[c]
+        if not held:
+            columns += [f"NULL::{ctype} AS {col}", f"NULL::DOUBLE AS {quote_ident('_q_' + c)}",
+                        f"NULL::VARCHAR AS {quote_ident('_prov_' + c)}"]  # fmt: skip
+            continue
+        lo = f"least({', '.join(f'g{t}._lo{i}' for t, _ in held)})"
+        hi = f"greatest({', '.join(f'g{t}._hi{i}' for t, _ in held)})"
+        weight = " + ".join(f"coalesce(g{t}._n{i}, 0) * {math.log(n * q / (1 - q))!r}" for t, q in held)
+        # the record it came from: the most accurate table holding it (the first, on ties)
+        best = sorted(held, key=lambda h: -h[1])
+        prov = "coalesce(" + ", ".join(f"g{t}._pv{i}" for t, _ in best) + ")"
+        conflicts.append(f"_lo{i} <> _hi{i}")
+        pivots += [f"max(value) FILTER (WHERE category = '_v{i}') AS _v{i}",
+                   f"max(p) FILTER (WHERE category = '_v{i}') AS _p{i}",
+                   f"max(prov) FILTER (WHERE category = '_v{i}') AS _pv{i}"]  # fmt: skip
+        columns += [f"{lo} AS _lo{i}", f"{hi} AS _hi{i}", f"{weight} AS _c{i}", f"{prov} AS _pv{i}"]
+    keys = "flatten([" + ", ".join(f"coalesce(g{t}._keys, [])" for t in tables) + "])"
+    cost = " + ".join(f"coalesce(g{t}._cost, 0)" for t in tables)
+    fused = []
+    for c, i in slots.items():
+        col, ctype = quote_ident(c), categories[c.lower()].type
+        if not holders[c]:
+            fused += [col, quote_ident("_q_" + c), quote_ident("_prov_" + c)]
+            continue
+        agreed = f"a._lo{i} IS NOT DISTINCT FROM a._hi{i}"
+        fused += [
+            f"TRY_CAST(CASE WHEN {agreed} THEN a._lo{i} ELSE v._v{i} END AS {ctype}) AS {col}",
+            # 1 / (1 + N e^-C) is e^C / (e^C + N) without overflowing for many agreeing records
+            f"CASE WHEN a._lo{i} IS NULL THEN NULL WHEN {agreed} THEN 1 / (1 + {n} * exp(-a._c{i})) ELSE v._p{i} END "
+            f"AS {quote_ident('_q_' + c)}",
+            f"CASE WHEN {agreed} THEN a._pv{i} ELSE v._pv{i} END AS {quote_ident('_prov_' + c)}",
+        ]  # fmt: skip
+    if observations:
+        voted = f"""
+conflicted AS (SELECT entity_id FROM combined WHERE {' OR '.join(conflicts)}),
+quality(_t, category, q) AS (VALUES {', '.join(quality_rows)}),
 votes AS (
-    SELECT o.entity_id, o.category, o.value,
-           sum(q.w) AS c,
-           arg_max(o._source || '/' || o._record_key, q.q) AS prov
-    FROM obs AS o JOIN (SELECT *, ln({n} * q / (1 - q)) AS w FROM quality) AS q
-      ON q._source = o._source AND q.category = o.category
+    SELECT o.entity_id, o.category, o.value, sum(ln({n} * q.q / (1 - q.q))) AS c, arg_max(o._key, q.q) AS prov
+    FROM ({' UNION ALL '.join(observations)}) AS o JOIN quality AS q ON q._t = o._t AND q.category = o.category
     GROUP BY ALL),
--- per entity and category the winner (highest C, then the smaller value) and its P: a grouping,
--- not a window (measured: a third less time)
+-- per entity and category the winner (highest C, then the smaller value) and its P, relative to
+-- the highest C so that exp cannot overflow
 scored AS (
     SELECT entity_id, category, arg_min(value, struct_pack(nc := -c, v := value)) AS value,
-           exp(max(c)) / (sum(exp(c)) + greatest(0, {n} + 1 - count(*))) AS p,
+           1 / (sum(exp(c - top)) + greatest(0, {n} + 1 - count(*)) * exp(-max(top))) AS p,
            arg_min(prov, struct_pack(nc := -c, v := value)) AS prov
-    FROM votes GROUP BY entity_id, category),
-fused AS (
-    SELECT entity_id, {', '.join(pivots) if pivots else 'NULL AS _none'}
-    FROM scored GROUP BY entity_id),
-merged AS (
-    SELECT mm.entity_id, list(DISTINCT mm._source || '/' || mm._record_key) AS records,
-           CAST(sum(pr.price) AS DECIMAL(18,6)) AS cost
-    FROM ({members}) AS mm JOIN prices AS pr ON pr._source = mm._source
-    GROUP BY mm.entity_id)
-SELECT merged.entity_id, fused.* EXCLUDE (entity_id), list_sort(merged.records) AS records, merged.cost
-FROM merged LEFT JOIN fused ON fused.entity_id = merged.entity_id
+    FROM (SELECT *, max(c) OVER (PARTITION BY entity_id, category) AS top FROM votes)
+    GROUP BY entity_id, category),
+voted AS (SELECT entity_id, {', '.join(pivots)} FROM scored GROUP BY entity_id)"""
+    else:
+        voted = "\nvoted AS (SELECT NULL AS entity_id WHERE false)"
+    return f"""
+CREATE OR REPLACE TABLE {out} AS
+WITH {', '.join(ctes)},
+combined AS (
+    SELECT e.entity_id{''.join(', ' + col for col in columns)}, list_sort(list_distinct({keys})) AS records,
+           CAST({cost} AS DECIMAL(18,6)) AS cost
+    FROM ({everyone}) AS e{joins}),{voted}
+SELECT a.entity_id{''.join(', ' + f for f in fused)}, a.records, a.cost
+FROM combined AS a LEFT JOIN voted AS v ON v.entity_id = a.entity_id
 """
