@@ -26,7 +26,8 @@ Every step is set-based (DuckDB SQL or vectorised numpy); no Python loop runs pe
    domain (`EMAIL_VETO_SQL`) is never linked and phones differing in more than one digit cost
    `PHONE_PENALTY` bits; a link between two settled components is dropped and a weak one (below
    `STRONG_LINK`) is kept only as a component's single best link, so look-alike strangers do
-   not chain; a cluster still holding two conflicting mailboxes is rebuilt greedily from its
+   not chain, and below `GROUP_LINK` it does not join two clusters of several records that
+   share a source (two people of one name); a cluster still holding two conflicting mailboxes is rebuilt greedily from its
    links, strongest first. Connected components of the remaining links give the entities;
    `entity_id` is the smallest `_source || '/' || _record_key` of the component.
 """
@@ -102,6 +103,11 @@ PHONE_PENALTY = 6.0
 # only as a component's single best link (see _Run.select_links). Measured on generated data
 # (20k people): best links only cost 2.5 points of recall, all links 2 points of precision.
 STRONG_LINK = 0.999
+# A weak link between two clusters of several records each (two groups of one name, say) must be
+# at least this likely: one look-alike pair should not merge two people's whole record sets.
+# Measured on FEBRL 2: the two "lucas bowerman" groups (different birth years and towns) joined
+# at 0.896.
+GROUP_LINK = 0.95
 # The default match threshold: the lowest that keeps pairwise precision on generated data
 # (20k people, 12 vendors, seed 11) at the 0.997 that 0.9 had before names took their
 # frequencies from the data at hand (linkage._register_tf): 0.8 gives P 0.9977, R 0.865 there.
@@ -675,10 +681,44 @@ class _Run:
         first[1:] = src[1:] != src[:-1]
         keep = np.zeros(a.size, dtype=bool)
         keep[edge[first]] = True
-        keep[index[(p[index] >= STRONG_LINK) & open_a[index] & open_b[index]]] = True
+        strong = index[(p[index] >= STRONG_LINK) & open_a[index] & open_b[index]]
+        keep[strong] = True
+        weak = np.flatnonzero(keep & (p < GROUP_LINK))
+        dropped = self._groups_of_one_source(weak, a, b, strong) if weak.size else weak
+        keep[dropped] = False
+        self.counts["weak_links_between_groups_dropped"] = int(dropped.size)
         chosen = np.flatnonzero(keep)
         self.counts["links_dropped_as_not_best"] = int(a.size - chosen.size)
         return a[chosen], b[chosen], p[chosen]
+
+    def _groups_of_one_source(
+        self, weak: np.ndarray, a: np.ndarray, b: np.ndarray, strong: np.ndarray
+    ) -> np.ndarray:
+        """The weak links (indexes into a, b) that would join two clusters (deterministic plus
+        strong links) each holding several records, one of them from the same source: as one
+        person is held once per source, those are likelier two people of one name (FEBRL 2's
+        two "lucas bowerman" groups) than one person split, and need GROUP_LINK. Clusters of
+        different sources (one person's vendors found in two halves) still join."""
+        cluster = components(self.slots, np.concatenate([self.det_a, a[strong]]),
+                             np.concatenate([self.det_b, b[strong]]))  # fmt: skip
+        rids = self.rids
+        size = np.bincount(cluster[rids], minlength=self.slots)
+        ca, cb = cluster[a[weak]], cluster[b[weak]]
+        grouped = (size[ca] > 1) & (size[cb] > 1) & (ca != cb)
+        if not grouped.any():
+            return weak[:0]
+        tables = self.table_of[rids]
+        if int(tables.max(initial=0)) < 63:
+            masks = np.zeros(self.slots, dtype=np.int64)
+            np.bitwise_or.at(masks, cluster[rids], np.left_shift(np.int64(1), tables.astype(np.int64)))
+            shared = (masks[ca] & masks[cb]) != 0
+        else:  # many input tables: per cluster the set of its tables (few weak links to check)
+            held: dict[int, set[int]] = {}
+            for c, t in zip(cluster[rids].tolist(), tables.tolist(), strict=True):
+                held.setdefault(c, set()).add(t)
+            shared = np.array([bool(held[x] & held[y]) for x, y in zip(ca.tolist(), cb.tolist(), strict=True)],
+                              dtype=bool)  # fmt: skip
+        return weak[grouped & shared]
 
     def split_conflicts(
         self, root: np.ndarray, a: np.ndarray, b: np.ndarray, p: np.ndarray
