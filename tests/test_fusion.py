@@ -166,3 +166,28 @@ def test_random_records_fuse_as_the_formula_says(seed: int) -> None:
             assert str(row[c]) == value
             assert row["_q_" + c] == pytest.approx(p, rel=1e-9)
             assert row["_prov_" + c] in provenance
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_tables_of_one_record_per_entity_fuse_the_same_without_grouping(seed: int) -> None:
+    """FIND buys one record per person from each source and says so (`one_per_entity`): the
+    table is then read without grouping, with the same result."""
+    rng = random.Random(seed)
+    con = duckdb.connect()
+    wanted = ["email", "fico", "state"]
+    members, plain = [], []
+    for t, s in enumerate(["s0", "s1", "s2"]):
+        rows = []
+        for k, entity in enumerate(rng.sample(range(30), 20)):  # each entity at most once
+            row = {"_source": s, "_record_key": str(k), "email": rng.choice(["a@x.com", "b@x.com", None]),
+                   "fico": rng.choice([600, 700, None]), "state": rng.choice(["CA", "NY"])}  # fmt: skip
+            rows.append(row)
+            members.append((s, str(k), f"e{entity}"))
+        _stage(con, f"t{t}", rows, wanted)
+        plain.append(fusion.StagedRecords(s, f"t{t}", tuple(wanted), {c: 0.6 + 0.1 * t for c in wanted}, Decimal("0.2")))
+    _entities(con, members)
+    grouped = _fused(con, plain, wanted)
+    con.execute("DROP TABLE fused")
+    flagged = [fusion.StagedRecords(r.source, r.table, r.categories, r.quality, r.price_record, one_per_entity=True)
+               for r in plain]  # fmt: skip
+    assert _fused(con, flagged, wanted) == grouped

@@ -36,6 +36,9 @@ class StagedRecords:
     categories: tuple[str, ...]  # categories present in the table
     quality: dict[str, float]  # category → accuracy (quality × freshness)
     price_record: Decimal
+    # at most one record per entity (FIND buys one record per person from a source): the table
+    # is not grouped by entity
+    one_per_entity: bool = False
 
 
 def fuse_sql(records: Sequence[StagedRecords], entities: str, categories: dict[str, CategoryDef],
@@ -53,11 +56,13 @@ def fuse_sql(records: Sequence[StagedRecords], entities: str, categories: dict[s
     and P = e^C / (e^C + N) with C = Σ count · weight. Only the entities where some category has
     two different values are unpivoted and voted value by value (measured on 40k entities × 4
     sources: 0.47 s when every value was voted)."""
-    if only is not None:
-        entities = f"(SELECT * FROM {entities} WHERE entity_id IN (SELECT entity_id FROM {only}))"
     n = WRONG_VALUES
     slots = {c: i for i, c in enumerate(wanted)}  # positional names: category names stay free
     ctes, quality_rows, observations = [], [], []
+    if only is not None:  # filtered once, read by every table's join
+        ctes.append(f"m AS MATERIALIZED (SELECT _source, _record_key, entity_id FROM {entities} "
+                    f"WHERE entity_id IN (SELECT entity_id FROM {only}))")  # fmt: skip
+        entities = "m"
     holders: dict[str, list[tuple[int, float]]] = {c: [] for c in wanted}  # category → (table, quality)
     for t, r in enumerate(records):
         present = [c for c in wanted if c in r.categories]
@@ -66,15 +71,24 @@ def fuse_sql(records: Sequence[StagedRecords], entities: str, categories: dict[s
         ctes.append(f"j{t} AS MATERIALIZED (SELECT m.entity_id, t._source || '/' || t._record_key AS _key{values} "
                     f"FROM {r.table} AS t JOIN {entities} AS m "
                     f"ON m._source = t._source AND m._record_key = t._record_key)")  # fmt: skip
-        aggregates = ["list(_key) AS _keys", f"count(*) * CAST({quote_str(str(r.price_record))} AS DECIMAL(18,6)) AS _cost"]
+        price = f"CAST({quote_str(str(r.price_record))} AS DECIMAL(18,6))"
+        if r.one_per_entity:  # each row is already its entity's group
+            aggregates = ["[_key] AS _keys", f"{price} AS _cost"]
+        else:
+            aggregates = ["list(_key) AS _keys", f"count(*) * {price} AS _cost"]
         for c in present:
             i = slots[c]
             q = min(MAX_Q, max(MIN_Q, r.quality.get(c, 0.5)))
             holders[c].append((t, q))
             quality_rows.append(f"({t}, '_v{i}', {q!r})")
-            aggregates += [f"min(_v{i}) AS _lo{i}", f"max(_v{i}) AS _hi{i}", f"count(_v{i}) AS _n{i}",
-                           f"min(_key) FILTER (WHERE _v{i} IS NOT NULL) AS _pv{i}"]  # fmt: skip
-        ctes.append(f"g{t} AS (SELECT entity_id, {', '.join(aggregates)} FROM j{t} GROUP BY entity_id)")
+            if r.one_per_entity:
+                aggregates += [f"_v{i} AS _lo{i}", f"_v{i} AS _hi{i}", f"(_v{i} IS NOT NULL)::BIGINT AS _n{i}",
+                               f"CASE WHEN _v{i} IS NOT NULL THEN _key END AS _pv{i}"]  # fmt: skip
+            else:
+                aggregates += [f"min(_v{i}) AS _lo{i}", f"max(_v{i}) AS _hi{i}", f"count(_v{i}) AS _n{i}",
+                               f"min(_key) FILTER (WHERE _v{i} IS NOT NULL) AS _pv{i}"]  # fmt: skip
+        grouping = "" if r.one_per_entity else " GROUP BY entity_id"
+        ctes.append(f"g{t} AS (SELECT entity_id, {', '.join(aggregates)} FROM j{t}{grouping})")
         if present:
             unpivot = ", ".join(f"_v{slots[c]}" for c in present)
             observations.append(
@@ -108,6 +122,8 @@ def fuse_sql(records: Sequence[StagedRecords], entities: str, categories: dict[s
                    f"max(prov) FILTER (WHERE category = '_v{i}') AS _pv{i}"]  # fmt: skip
         columns += [f"{lo} AS _lo{i}", f"{hi} AS _hi{i}", f"{weight} AS _c{i}", f"{prov} AS _pv{i}"]
     keys = "flatten([" + ", ".join(f"coalesce(g{t}._keys, [])" for t in tables) + "])"
+    if len({r.source for r in records}) < len(records):  # one source's record can be in two tables
+        keys = f"list_distinct({keys})"
     cost = " + ".join(f"coalesce(g{t}._cost, 0)" for t in tables)
     fused = []
     for c, i in slots.items():
@@ -146,7 +162,7 @@ voted AS (SELECT entity_id, {', '.join(pivots)} FROM scored GROUP BY entity_id)"
 CREATE OR REPLACE TABLE {out} AS
 WITH {', '.join(ctes)},
 combined AS (
-    SELECT e.entity_id{''.join(', ' + col for col in columns)}, list_sort(list_distinct({keys})) AS records,
+    SELECT e.entity_id{''.join(', ' + col for col in columns)}, list_sort({keys}) AS records,
            CAST({cost} AS DECIMAL(18,6)) AS cost
     FROM ({everyone}) AS e{joins}),{voted}
 SELECT a.entity_id{''.join(', ' + f for f in fused)}, a.records, a.cost
