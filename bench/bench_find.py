@@ -160,7 +160,7 @@ def main() -> None:
             seconds, result = timed(lambda: ws.execute(find), args.repeat)
             results[label] = seconds
             print(f"FIND ({label}): {seconds:.2f}s for {len(result):,} leads, spent ${result.cost}"
-                  f"  -> {seconds / sql_time:.1f}x the raw SQL, {seconds / norm_time:.1f}x the normalised SQL")  # fmt: skip
+                  f"  -> {seconds / sql_time:.1f}x the raw SQL, {seconds / norm_time:.2f}x the normalised SQL")  # fmt: skip
         print(f"parallel vs serial scans: {results['serial scans'] / results['parallel scans']:.2f}x faster "
               "(DuckDB already spreads each Parquet scan over every core)")
         # Sources whose reads are single-threaded (SQLite, remote files, vendor APIs) are where the

@@ -312,14 +312,16 @@ class FindRun:
             keys = batch.column("_record_key").to_pylist()
             fresh = ledger.new_keys(defn.name, keys)
             fresh = fresh[: ledger.affordable(defn.name, len(fresh))]
+            ledger.charge_records(defn.name, fresh)
+            if not fresh and ledger.affordable(defn.name, 1) == 0:
+                return None  # the budget is spent: stop reading
+            if len(fresh) == len(keys):  # all new, none repeated, all affordable: the usual case
+                return batch
             allowed = set(fresh)
             mask = []
             for k in keys:
                 mask.append(k in allowed)
                 allowed.discard(k)
-            ledger.charge_records(defn.name, fresh)
-            if not fresh and ledger.affordable(defn.name, 1) == 0:
-                return None  # the budget is spent: stop reading
             return batch.filter(pa.array(mask, pa.bool_()))
 
         table = self._fresh(defn.name, f"r{round_.number}", "cands")
