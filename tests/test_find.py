@@ -800,3 +800,55 @@ def test_a_follow_up_the_round_tops_up_is_estimated_without_a_second_fee():
     assert topped_up(first, own) is own
     free = plan(use("small", "driver", "0.10"), use("scores", "enrich", "0.50"))
     assert topped_up(free, follow) is follow  # no fee to share: a round of its own costs nothing more
+
+
+def _cheap_short_driver(tmp_path, ws) -> list[int]:
+    """`small` (200 people) and `big` (60 more) sell emails and phones cheaply. fico is sold by
+    phone: `cheapfico` ($0.01) knows small's first 100 people and all of big's, `dearfico` ($1)
+    small's other 100. The fico values by person are returned."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def write(name: str, ids: list[int], columns: tuple[str, ...]) -> Path:
+        data = {"rid": ids, "email": [f"p{i}@example.com" for i in ids],
+                "phone": [f"+1 415 555 {i:04d}" for i in ids], "fico": [600 + i for i in ids]}  # fmt: skip
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.table({c: data[c] for c in ("rid", *columns)}), path)
+        return path
+
+    small = write("small", list(range(200)), ("email", "phone"))
+    big = write("big", list(range(200, 260)), ("email", "phone"))
+    cheap = write("cheapfico", list(range(100)) + list(range(200, 260)), ("phone", "fico"))
+    dear = write("dearfico", list(range(100, 200)), ("phone", "fico"))
+    ws.execute(f"CREATE SOURCE small FROM '{small}' KEY rid MAP (email = email, phone = phone) "
+               "PRICE 0.001 PER RECORD QUALITY 0.9")  # fmt: skip
+    ws.execute(f"CREATE SOURCE big FROM '{big}' KEY rid MAP (email = email, phone = phone) "
+               "PRICE 0.01 PER RECORD QUALITY 0.9")  # fmt: skip
+    ws.execute(f"CREATE SOURCE cheapfico FROM '{cheap}' KEY rid MAP (phone = phone, fico = fico) "
+               "PRICE 0.01 PER RECORD QUALITY 0.9")  # fmt: skip
+    ws.execute(f"CREATE SOURCE dearfico FROM '{dear}' KEY rid MAP (phone = phone, fico = fico) "
+               "PRICE 1 PER RECORD QUALITY 0.9")  # fmt: skip
+    ws.execute("ANALYZE")
+    return [600 + i for i in range(260)]
+
+
+def test_a_cheap_driver_that_runs_dry_competes_with_its_follow_up_rounds(tmp_path):
+    """150 leads with fico: `small` reaches them alone only by buying half its fico from
+    `dearfico` (about $75); `small` with `cheapfico` runs dry at 100 leads, and `big` gives the
+    other 50 for under a dollar. Ranked on one round, the $75 plan won ("expects 100 leads, not
+    150"); ranked on their rounds' totals, the cheap one does."""
+    query = "FIND 150 leads WITH email, fico BUDGET 200"
+    with leadql.connect(tmp_path / "w.leadql") as ws:
+        fico = _cheap_short_driver(tmp_path, ws)
+        estimate = ws.execute(query + " ESTIMATE").to_arrow().to_pylist()
+        text = "\n".join(r[0] for r in ws.execute("EXPLAIN " + query).rows)
+        result = ws.execute(query)
+    chosen = estimate[0]
+    assert chosen["driver"] == "small" and "dearfico" not in chosen["sources"], estimate
+    assert chosen["rounds"] == 2 and chosen["estimated_cost"] < 10, chosen
+    assert "then, when small runs out (about 97 leads): driver big; sources big, cheapfico" in text, text
+    lost = [r for r in estimate[1:] if "dearfico" in r["sources"]]
+    assert lost and "costs $" in lost[0]["why_not"], estimate
+    assert len(result) == 150 and result.cost < 10, result.cost
+    values = result.to_arrow().to_pylist()
+    assert all(r["fico"] == fico[int(r["email"][1:].split("@")[0])] for r in values)  # true values

@@ -45,7 +45,7 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
     solver = plan.solver
     lines.append(f"Chosen plan: driver {plan.driver}; sources {', '.join(plan.sources)}")
     lines.append(
-        f"  expected {plan.total_count:,.0f}{asked} leads, cost ${plan.total_cost}, quality {plan.quality:.3f}; "
+        f"  expected {plan.total_count:,.0f}{asked} leads, cost ${plan.total_cost}, quality {plan.total_quality:.3f}; "
         f"buys about {plan.candidates:,.0f} of {plan.supply:,.0f} matching {plan.driver} records"
     )  # fmt: skip
     before = plan
@@ -152,8 +152,10 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
     if alternatives:
         lines.append("Alternatives:")
         for i, alt in enumerate(alternatives, start=2):
-            lines.append(f"  #{i} driver {alt.driver}; {', '.join(alt.sources)}: {alt.expected_count:,.0f} leads, "
-                         f"${alt.cost}, quality {alt.quality:.3f} — lost: {alt.why_not}")  # fmt: skip
+            then = "".join(f", then {f.driver}" for f in alt.follow_ups)
+            rounds = f" in {1 + len(alt.follow_ups)} rounds" if alt.follow_ups else ""
+            lines.append(f"  #{i} driver {alt.driver}{then}; {', '.join(alt.sources)}: {alt.total_count:,.0f} leads{rounds}, "
+                         f"${alt.total_cost}, quality {alt.total_quality:.3f} — lost: {alt.why_not}")  # fmt: skip
     if planning.excluded:
         lines.append("Not considered:")
         for name, why in sorted(planning.excluded.items()):

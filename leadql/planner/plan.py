@@ -83,6 +83,15 @@ class Plan:
         return self.cost + sum((f.cost for f in self.follow_ups), Decimal(0))
 
     @property
+    def total_quality(self) -> float:
+        """Expected quality over all its rounds: each round's quality weighted by its leads."""
+        rounds = [self, *self.follow_ups]
+        leads = sum(r.expected_count for r in rounds)
+        if leads <= 0:
+            return self.quality
+        return sum(r.quality * r.expected_count for r in rounds) / leads
+
+    @property
     def yield_rate(self) -> float:
         return self.expected_count / self.candidates if self.candidates else 0.0
 

@@ -40,6 +40,7 @@ ALTERNATIVES_PER_SOLVE = 2
 PLANNING_SECONDS = 2.0
 MAX_FOLLOW_UPS = 3  # follow-up rounds estimated after the driver runs out
 SHOWN_ALTERNATIVES = 4
+COMPOSED = 3  # plans besides the best that get their follow-up rounds when they run dry (_compose)
 IDENTITY = ("email", "phone", "first_name", "last_name")
 
 
@@ -170,15 +171,20 @@ def plan_find(ctx: Context, bound: BoundFind, *, exclude_sources: frozenset[str]
                 span=bound.statement.span, text=bound.text,
                 hint="add a source with other people, or loosen the WHERE conditions",
             )  # fmt: skip
-    ranked = _rank(list(plans.values()), bound.optimize, count, _pattern_knowledge(bound, usable))
-    chosen, rest = ranked[0], ranked[1:SHOWN_ALTERNATIVES + 1]
+    knows = _pattern_knowledge(bound, usable)
+    ranked = _rank(list(plans.values()), bound.optimize, count, knows)
     if max(p.expected_count for p in ranked) < 1:
         _nothing_to_buy(bound, ranked, rescore, budget, warnings, usable)
+    if follow and count is not None:
+        def follow_ups(plan: Plan) -> list[Plan]:
+            return _follow_ups(ctx, bound, plan, count, budget, exclude_sources, not_drivers,
+                               (profiles, []), excluded)  # fmt: skip
+
+        ranked = _compose(ranked, count, follow_ups, lambda ps: _rank(ps, bound.optimize, count, knows),
+                          deadline=started + PLANNING_SECONDS)  # fmt: skip
+    chosen, rest = ranked[0], ranked[1:SHOWN_ALTERNATIVES + 1]
     for alt in rest:
         alt.why_not = _why_not(chosen, alt, bound.optimize, count)
-    if follow and count is not None:
-        chosen.follow_ups = _follow_ups(ctx, bound, chosen, count, budget, exclude_sources, not_drivers,
-                                        (profiles, []), excluded)  # fmt: skip
     shortfall = _shortfall(chosen, count, budget, rescore)
     return Planning(chosen, rest, profiles, excluded, warnings, time.perf_counter() - started, solves,
                     shortfall)  # fmt: skip
@@ -342,27 +348,56 @@ def _pattern_knowledge(bound: BoundFind, usable: dict[str, SourceProfile]) -> An
 def _rank(plans: list[Plan], objective: str, count: int | None, knows: Any = None) -> list[Plan]:
     """Best first. Plans expected to deliver the count compete on the objective; when none can,
     plans within 5% of the largest expected count do (a few leads more are not worth any price)."""
-    best_count = max(p.expected_count for p in plans)
+    best_count = max(p.total_count for p in plans)
     target = count * 0.98 if count is not None else best_count * 0.95
     if count is not None and best_count < target:
         target = best_count * 0.95
 
     def meets(p: Plan) -> bool:
-        return p.expected_count >= target
+        return p.total_count >= target
 
     def per_convert(p: Plan) -> Decimal:  # money per expected converting lead
-        return p.cost / Decimal(str(max(p.conversion_index, 1e-6)))
+        return p.total_cost / Decimal(str(max(p.conversion_index, 1e-6)))
 
     if objective == "QUALITY":
-        key: Any = lambda p: (not meets(p), -round(p.quality, 3), -round(p.conversion_index, 3), p.cost,  # noqa: E731
-                              -p.expected_count)
+        key: Any = lambda p: (not meets(p), -round(p.total_quality, 3), -round(p.conversion_index, 3),  # noqa: E731
+                              p.total_cost, -p.total_count)
     elif objective == "COUNT":
-        key = lambda p: (-round(p.expected_count), -round(p.conversion_index, 3), p.cost, -p.quality)  # noqa: E731
+        key = lambda p: (-round(p.total_count), -round(p.conversion_index, 3), p.total_cost, -p.total_quality)  # noqa: E731
     else:
-        key = lambda p: (not meets(p), per_convert(p) if meets(p) else -p.expected_count, -p.quality)  # noqa: E731
+        key = lambda p: (not meets(p), per_convert(p) if meets(p) else -p.total_count, -p.total_quality)  # noqa: E731
     if knows is not None:
         return sorted(plans, key=lambda p: (not meets(p), -knows(p), *key(p), p.driver, tuple(p.sources)))
     return sorted(plans, key=lambda p: (*key(p), p.driver, tuple(p.sources)))
+
+
+def _compose(ranked: list[Plan], count: int, follow_ups: Any, rank: Any, *, deadline: float) -> list[Plan]:
+    """`ranked` ranked again on what each plan delivers with its follow-up rounds. A plan whose
+    driver runs out short of the count is not only what its own round buys: the executor goes on
+    through the next driver. So the best plan and up to COMPOSED others that would run dry and
+    cost less per lead get their follow-up rounds, and all compete on their totals. (Sample data,
+    400 leads with BUDGET 200: one driver with an expensive extra source, $179, lost to a
+    cheap driver that ran dry then two more drivers.) Plans that are not tried stay one round."""
+
+    def per_lead(p: Plan) -> Decimal:
+        return p.cost / Decimal(str(max(p.expected_count, 1e-9)))
+
+    def runs_dry(p: Plan) -> bool:
+        return p.supply > 0 and p.candidates >= math.floor(p.supply) and _about(p.expected_count) < count
+
+    best = ranked[0]
+    tried = [best] + sorted((p for p in ranked[1:] if runs_dry(p) and p.expected_count >= 1
+                             and per_lead(p) < per_lead(best)), key=per_lead)[:COMPOSED]  # fmt: skip
+    took = 0.0
+    for i, plan in enumerate(tried):
+        # the best plan always gets its rounds; another only if as long again fits the deadline
+        if i and time.perf_counter() + took > deadline:
+            break
+        if runs_dry(plan):
+            started = time.perf_counter()
+            plan.follow_ups = follow_ups(plan)
+            took = max(took, time.perf_counter() - started)
+    return rank(ranked) if len(tried) > 1 else ranked
 
 
 def _scorer(bound: BoundFind, usable: dict[str, SourceProfile], pooled: Any, overlaps: Overlaps) -> Any:
@@ -418,15 +453,17 @@ def _nothing_to_buy(bound: BoundFind, plans: list[Plan], rescore: Any, budget: D
 
 
 def _why_not(chosen: Plan, alt: Plan, objective: str, count: int | None) -> str:
+    """Why `alt` lost to `chosen`, on what each delivers over all its rounds."""
     reasons = []
-    if count is not None and alt.expected_count < min(count, chosen.expected_count) * 0.98:
-        reasons.append(f"expects {alt.expected_count:,.0f} leads, not {min(count, chosen.expected_count):,.0f}")
-    elif alt.expected_count < chosen.expected_count * 0.98:
-        reasons.append(f"expects fewer leads ({alt.expected_count:,.0f} vs {chosen.expected_count:,.0f})")
-    if alt.cost > chosen.cost:
-        reasons.append(f"costs ${alt.cost - chosen.cost:,.2f} more")
-    if alt.quality < chosen.quality - 0.0005:
-        reasons.append(f"quality {alt.quality:.3f} < {chosen.quality:.3f}")
+    leads, theirs = chosen.total_count, alt.total_count
+    if count is not None and theirs < min(count, leads) * 0.98:
+        reasons.append(f"expects {theirs:,.0f} leads, not {min(count, leads):,.0f}")
+    elif theirs < leads * 0.98:
+        reasons.append(f"expects fewer leads ({theirs:,.0f} vs {leads:,.0f})")
+    if alt.total_cost > chosen.total_cost:
+        reasons.append(f"costs ${alt.total_cost - chosen.total_cost:,.2f} more")
+    if alt.total_quality < chosen.total_quality - 0.0005:
+        reasons.append(f"quality {alt.total_quality:.3f} < {chosen.total_quality:.3f}")
     if alt.conversion_index < chosen.conversion_index - 0.005:
         reasons.append(f"its driver's leads convert less (realised index {alt.conversion_index:.2f} "
                        f"< {chosen.conversion_index:.2f})")  # fmt: skip
