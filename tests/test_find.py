@@ -852,3 +852,43 @@ def test_a_cheap_driver_that_runs_dry_competes_with_its_follow_up_rounds(tmp_pat
     assert len(result) == 150 and result.cost < 10, result.cost
     values = result.to_arrow().to_pylist()
     assert all(r["fico"] == fico[int(r["email"][1:].split("@")[0])] for r in values)  # true values
+
+
+@pytest.mark.parametrize(("duckdb_threads", "most_native"), [(2, 1), (1, 2)])
+def test_scans_duckdb_parallelises_itself_do_not_oversubscribe_the_cores(tmp_path, monkeypatch, duckdb_threads,
+                                                                         most_native):  # fmt: skip
+    """Two pool threads: reads DuckDB makes itself (native) run one at a time when DuckDB has two
+    threads of its own, two at a time when it has one; reads that wait always overlap."""
+    import threading
+    import time as clock
+
+    from leadql.executor import scans
+
+    running = {"native": 0, "other": 0}
+    most = {"native": 0, "other": 0, "both": 0}
+    lock = threading.Lock()
+
+    def fake_scan(ws, request, categories, progress=None):
+        kind = "native" if request.table.startswith("n") else "other"
+        with lock:
+            running[kind] += 1
+            most[kind] = max(most[kind], running[kind])
+            most["both"] = max(most["both"], running["native"] + running["other"])
+        clock.sleep(0.05)
+        with lock:
+            running[kind] -= 1
+        return scans.ScanOutcome(request.defn, request.table)
+
+    monkeypatch.setattr(scans, "run_scan", fake_scan)
+    monkeypatch.setattr(scans, "_native", lambda ws, request: request.table.startswith("n"))
+    with leadql.connect(tmp_path / "w.leadql") as ws:
+        ws.con.execute(f"SET threads = {duckdb_threads}")
+        requests = [scans.ScanRequest(None, name, []) for name in ("n1", "n2", "n3", "o1", "o2")]
+        outcomes = scans.run_parallel(ws, requests, {}, threads=2)
+    assert [o.table for o in outcomes] == ["n1", "n2", "n3", "o1", "o2"]  # request order
+    assert most["native"] == most_native and most["both"] == 2
+    requests = [scans.ScanRequest(None, name, []) for name in ("o1", "o2", "o3")]
+    most.update(other=0)
+    with leadql.connect(tmp_path / "w.leadql") as ws:
+        scans.run_parallel(ws, requests, {}, threads=2)
+    assert most["other"] == 2
