@@ -27,9 +27,10 @@ Every step is set-based (DuckDB SQL or vectorised numpy); no Python loop runs pe
    `PHONE_PENALTY` bits; a link between two settled components is dropped and a weak one (below
    `STRONG_LINK`) is kept only as a component's single best link, so look-alike strangers do
    not chain, and below `GROUP_LINK` it does not join two clusters of several records that
-   share a source (two people of one name); a cluster still holding two conflicting mailboxes is rebuilt greedily from its
-   links, strongest first. Connected components of the remaining links give the entities;
-   `entity_id` is the smallest `_source || '/' || _record_key` of the component.
+   share a source (two people of one name); a cluster still holding two conflicting mailboxes
+   is rebuilt greedily from its links, strongest first. Connected components of the remaining
+   links give the entities; `entity_id` is the smallest `_source || '/' || _record_key` of the
+   component.
 """
 
 from __future__ import annotations
