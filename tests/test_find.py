@@ -724,7 +724,7 @@ def test_each_enrichment_source_is_priced_on_the_gaps_left_before_it():
     assert gap_shares(driver, [driver, second, best], fills, completeness) == {"best": 0.0, "second": 0.0}
 
 
-def _small_big_scores(tmp_path, ws) -> list[int]:
+def _small_big_scores(tmp_path, ws, big_price: str = "0.01") -> list[int]:
     """`small` (100 people) and `big` (300 more) sell emails and phones; `scores`, charging $10
     per query, sells fico by phone: 70 of small's people have fico >= 750, all of big's. The
     fico values by person are returned."""
@@ -750,7 +750,7 @@ def _small_big_scores(tmp_path, ws) -> list[int]:
     ws.execute(f"CREATE SOURCE small FROM '{small}' KEY rid MAP (email = email, phone = phone) "
                "PRICE 0.001 PER RECORD QUALITY 0.9")  # fmt: skip
     ws.execute(f"CREATE SOURCE big FROM '{big}' KEY rid MAP (email = email, phone = phone) "
-               "PRICE 0.01 PER RECORD QUALITY 0.9")  # fmt: skip
+               f"PRICE {big_price} PER RECORD QUALITY 0.9")  # fmt: skip
     ws.execute(f"CREATE SOURCE scores FROM '{scores}' KEY rid MAP (phone = phone, fico = fico) "
                "PRICE 0.05 PER RECORD, 10 PER QUERY QUALITY 0.9")  # fmt: skip
     ws.execute("ANALYZE")
@@ -892,3 +892,15 @@ def test_scans_duckdb_parallelises_itself_do_not_oversubscribe_the_cores(tmp_pat
     with leadql.connect(tmp_path / "w.leadql") as ws:
         scans.run_parallel(ws, requests, {}, threads=2)
     assert most["other"] == 2
+
+
+def test_a_follow_up_scanned_in_the_first_round_says_its_look_ups_are_paid_once(tmp_path):
+    """`small` runs dry at about 91 of 150 leads and `big` (5x its price) follows: the plan counts
+    on the top-up, and EXPLAIN says so instead of quoting `scores`' $10 fee a second time."""
+    query = "FIND 150 leads WITH email, fico WHERE fico >= 750 BUDGET 100"
+    with leadql.connect(tmp_path / "w.leadql") as ws:
+        _small_big_scores(tmp_path, ws, big_price="0.05")
+        text = "\n".join(r[0] for r in ws.execute("EXPLAIN ANALYZE " + query).rows)
+    assert ("then, when small runs out (about 91 leads): driver big; sources big, scores: about 59 more leads "
+            "for $6.27 (scanned in the same round, before the look-ups: their query fees are paid once)") in text, text
+    assert "delivered in 1 round(s)" in text and "scores: 192 records, 1 queries" in text, text

@@ -12,7 +12,7 @@ from typing import Any
 
 from leadql.planner.binding import BoundFind
 from leadql.planner.plan import money
-from leadql.planner.planner import Planning
+from leadql.planner.planner import Planning, tops_up
 from leadql.result import Result
 
 
@@ -50,10 +50,14 @@ def explain_lines(bound: BoundFind, planning: Planning, state: Any = None) -> li
     )  # fmt: skip
     before = plan
     for after in plan.follow_ups:
+        if before is plan and bound.scorer is None and tops_up(plan, after):  # (planner.topped_up)
+            fees = "scanned in the same round, before the look-ups: their query fees are paid once"
+        else:
+            fees = f"its query fees ${sum((u.price_query for u in after.uses), Decimal(0))}"
         lines.append(
             f"  then, when {before.driver} runs out (about {before.expected_count:,.0f} leads): driver {after.driver}; "
             f"sources {', '.join(after.sources)}: about {after.expected_count:,.0f} more leads for ${after.cost} "
-            f"(its query fees ${sum((u.price_query for u in after.uses), Decimal(0))})"
+            f"({fees})"
         )  # fmt: skip
         before = after
     if solver:
