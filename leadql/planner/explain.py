@@ -21,7 +21,7 @@ def estimate_result(bound: BoundFind, planning: Planning) -> Result:
     for rank, plan in enumerate([planning.chosen, *planning.alternatives], start=1):
         rows.append((
             rank, rank == 1, plan.driver, ", ".join(plan.sources), round(plan.total_count),
-            float(plan.total_cost), round(plan.quality, 4), round(plan.candidates),
+            float(plan.total_cost), round(plan.total_quality, 4), round(plan.candidates),
             plan.solver.get("status"), plan.why_not, 1 + len(plan.follow_ups),
         ))  # fmt: skip
     names = ["rank", "chosen", "driver", "sources", "expected_leads", "estimated_cost", "quality",
