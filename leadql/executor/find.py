@@ -669,11 +669,13 @@ class FindRun:
             SELECT * EXCLUDE (_entity{''.join(f', _pass_{i}' for i in range(len(checks)))}) FROM cand
         """
         target = self._fresh(name, f"r{round_.number}", "bought")
-        self.con.execute(f"CREATE TABLE {target} AS {sql} ORDER BY _record_key")
+        self.con.execute(f"CREATE TABLE {target} AS {sql}")
         self._tables.append(target)
-        keys = [r[0] for r in self.con.execute(f"SELECT _record_key FROM {target}").fetchall()]
+        keys = self.con.sql(f"SELECT _record_key FROM {target}").to_arrow_table().column(0).to_pylist()
         fresh = ledger.new_keys(name, keys)
-        fresh = fresh[: ledger.affordable(name, len(fresh))]
+        affordable = ledger.affordable(name, len(fresh))
+        if affordable < len(fresh):  # the budget cuts: the records with the smallest keys are kept
+            fresh = sorted(fresh)[:affordable]
         if len(fresh) < len(keys):  # the budget (or an earlier purchase) cuts the list
             import pyarrow as pa
 
