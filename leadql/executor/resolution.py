@@ -709,9 +709,8 @@ class _Run:
         if not grouped.any():
             return weak[:0]
         tables = self.table_of[rids]
-        if int(tables.max(initial=0)) < 63:
-            masks = np.zeros(self.slots, dtype=np.int64)
-            np.bitwise_or.at(masks, cluster[rids], np.left_shift(np.int64(1), tables.astype(np.int64)))
+        if len(self.tables) <= MASKED_TABLES:
+            masks = _table_masks(cluster[rids], tables, self.slots)
             shared = (masks[ca] & masks[cb]) != 0
         else:  # many input tables: per cluster the set of its tables (few weak links to check)
             held: dict[int, set[int]] = {}
@@ -895,6 +894,17 @@ class _Run:
             ) from None
 
 
+MASKED_TABLES = 62  # inputs a table bitmask per cluster can hold (an int64, sign bit unused)
+
+
+def _table_masks(root: np.ndarray, table_of: np.ndarray, size: int) -> np.ndarray:
+    """Per cluster id (< size): a bitmask of the input tables its records come from, given each
+    record's cluster `root` and table `table_of` (at most MASKED_TABLES tables)."""
+    masks = np.zeros(size, dtype=np.int64)
+    np.bitwise_or.at(masks, root, np.left_shift(np.int64(1), np.asarray(table_of, dtype=np.int64)))
+    return masks
+
+
 def _settled(root: np.ndarray, table_of: np.ndarray, n_tables: int, anchor: int | None = None) -> np.ndarray:
     """Per record id: is it in a linked component holding a record of each of the n_tables
     inputs, or (with an `anchor` table) one of the anchor's? (Such a component has nothing left
@@ -908,9 +918,8 @@ def _settled(root: np.ndarray, table_of: np.ndarray, n_tables: int, anchor: int 
         return np.zeros(root.size, dtype=bool)
     size = np.bincount(root, minlength=root.size)
     linked = size[root] > 1
-    if n_tables <= 62:
-        masks = np.zeros(root.size, dtype=np.int64)
-        np.bitwise_or.at(masks, root, np.left_shift(np.int64(1), table_of))
+    if n_tables <= MASKED_TABLES:
+        masks = _table_masks(root, table_of, root.size)
         return linked & (masks[root] == (1 << n_tables) - 1)
     pairs = np.unique(root * n_tables + table_of)
     counts = np.bincount(pairs // n_tables, minlength=root.size)

@@ -382,18 +382,15 @@ def _compose(ranked: list[Plan], count: int, follow_ups: Any, rank: Any, *, dead
     def per_lead(p: Plan) -> Decimal:
         return p.cost / Decimal(str(max(p.expected_count, 1e-9)))
 
-    def runs_dry(p: Plan) -> bool:
-        return p.supply > 0 and p.candidates >= math.floor(p.supply) and _about(p.expected_count) < count
-
     best = ranked[0]
-    tried = [best] + sorted((p for p in ranked[1:] if runs_dry(p) and p.expected_count >= 1
+    tried = [best] + sorted((p for p in ranked[1:] if _runs_dry_short(p, count) and p.expected_count >= 1
                              and per_lead(p) < per_lead(best)), key=per_lead)[:COMPOSED]  # fmt: skip
     took = 0.0
     for i, plan in enumerate(tried):
         # the best plan always gets its rounds; another only if as long again fits the deadline
         if i and time.perf_counter() + took > deadline:
             break
-        if runs_dry(plan):
+        if _runs_dry_short(plan, count):
             started = time.perf_counter()
             plan.follow_ups = follow_ups(plan)
             took = max(took, time.perf_counter() - started)
@@ -481,6 +478,12 @@ def _about(expected: float) -> int:
     return round(expected)
 
 
+def _runs_dry_short(plan: Plan, count: int) -> bool:
+    """Is `plan` expected to buy all its driver's matching records and still fall short of
+    `count` leads (so that a follow-up round comes after it)?"""
+    return plan.supply > 0 and plan.candidates >= math.floor(plan.supply) and _about(plan.expected_count) < count
+
+
 def _follow_ups(ctx: Context, bound: BoundFind, chosen: Plan, count: int, budget: Decimal | None,
                 exclude: frozenset[str], not_drivers: frozenset[str],
                 profiled: tuple[dict[str, SourceProfile], list[str]], excluded: dict[str, str]) -> list[Plan]:  # fmt: skip
@@ -497,8 +500,7 @@ def _follow_ups(ctx: Context, bound: BoundFind, chosen: Plan, count: int, budget
     exhausted_under: dict[str, frozenset[str]] = {}
     profiles = profiled[0]
     while len(out) < MAX_FOLLOW_UPS:
-        runs_dry = plan.supply > 0 and plan.candidates >= math.floor(plan.supply)
-        if not runs_dry or _about(plan.expected_count) >= count:
+        if not _runs_dry_short(plan, count):
             break
         count = math.ceil(count - plan.expected_count)
         if budget is not None:
